@@ -1,0 +1,56 @@
+# The two commands of the README: `make run` and `make test`. Each sets itself up on a fresh machine
+# with Python 3.11: virtual environment, install, migrate.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# The stamp carries a hash of pyproject.toml, so a change of dependencies reinstalls by itself.
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+PORT ?= 8000
+
+.PHONY: install run test lint format migrations-check check-deploy messages seed bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+## run: the whole product on SQLite and the filesystem broker, with demo data, worker and beat
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py run_local --port $(PORT)
+
+## test: the full suite (PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set)
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrations-check: install
+	DJANGO_SETTINGS_MODULE=crm.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+
+check-deploy: install
+	DJANGO_SETTINGS_MODULE=crm.settings.production DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
+		DJANGO_ALLOWED_HOSTS=crm.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+## messages: recompile the translations after editing locale/*/LC_MESSAGES/django.po
+messages: install
+	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+seed: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+
+clean:
+	rm -rf var staticfiles .pytest_cache .ruff_cache

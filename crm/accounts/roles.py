@@ -1,0 +1,91 @@
+"""The four roles of the product as Django groups, with the permissions each holds.
+
+Permissions decide what a role may do; `crm.common.scopes` decides which objects it may do it to."""
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+ACCOUNT_MANAGER = "account_manager"
+SUPERVISOR = "supervisor"
+ADMINISTRATOR = "administrator"
+INTEGRATION_CLIENT = "integration_client"
+
+_READ_REFERENCE = [
+    "customers.view_company",
+    "customers.view_branch",
+    "customers.view_station",
+    "customers.view_community",
+    "customers.view_transformerdistrict",
+]
+_READ_PORTFOLIO = [
+    "customers.view_customer",
+    "customers.view_contact",
+    "customers.add_contact",
+    "customers.change_contact",
+    "customers.delete_contact",
+    "customers.view_consumptionrecord",
+    "managers.view_manager",
+    "managers.view_assignment",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str] | str] = {
+    ACCOUNT_MANAGER: _READ_REFERENCE + _READ_PORTFOLIO,
+    SUPERVISOR: _READ_REFERENCE
+    + _READ_PORTFOLIO
+    + ["managers.add_assignment", "managers.change_manager", "customers.view_importjob"],
+    # Administrators hold every permission of the product's apps.
+    ADMINISTRATOR: "*",
+    INTEGRATION_CLIENT: _READ_REFERENCE
+    + _READ_PORTFOLIO
+    + [
+        "accounts.see_all_data",
+        "customers.add_customer",
+        "customers.change_customer",
+        "customers.add_consumptionrecord",
+        "customers.change_consumptionrecord",
+        "customers.add_importjob",
+        "customers.view_importjob",
+    ],
+}
+# Administrators manage users and schedules too, so they hold those apps' permissions as well.
+ADMIN_APPS = [
+    "accounts",
+    "auth",
+    "authtoken",
+    "django_celery_beat",
+    "customers",
+    "managers",
+    "visits",
+    "appraisal",
+    "training",
+]
+
+
+def _permissions(names: list[str]) -> list[Permission]:
+    query = Q(pk__in=[])
+    for name in names:
+        app_label, codename = name.split(".")
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    return list(Permission.objects.filter(query))
+
+
+def sync_role_groups(**kwargs) -> None:
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        if names == "*":
+            perms = list(Permission.objects.filter(content_type__app_label__in=ADMIN_APPS))
+        else:
+            perms = _permissions(names)
+        group.permissions.add(*perms)
+
+
+def roles_of(user) -> set[str]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_crm_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        if user.is_superuser:
+            cached.add(ADMINISTRATOR)
+        user._crm_roles = cached
+    return cached

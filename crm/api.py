@@ -1,0 +1,30 @@
+"""The one API router: every app's endpoints under /api/v1/."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from crm.accounts.api import TokenView
+from crm.common.health import HealthView
+from customers import api as customers_api
+from managers import api as managers_api
+
+router = DefaultRouter()
+router.register("stations", customers_api.StationViewSet, basename="station")
+router.register("communities", customers_api.CommunityViewSet, basename="community")
+router.register(
+    "transformer-districts", customers_api.TransformerDistrictViewSet, basename="transformer-district"
+)
+router.register("customers", customers_api.CustomerViewSet, basename="customer")
+router.register("contacts", customers_api.ContactViewSet, basename="contact")
+router.register("managers", managers_api.ManagerViewSet, basename="manager")
+router.register("assignments", managers_api.AssignmentViewSet, basename="assignment")
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("consumption/bulk/", customers_api.ConsumptionBulkView.as_view(), name="consumption-bulk"),
+    path("health/", HealthView.as_view(), name="health"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("crm.api")),
+    path("", include("crm.common.urls")),
+    path("customers/", include("customers.urls")),
+    path("managers/", include("managers.urls")),
+]

@@ -1,0 +1,234 @@
+"""Monthly consumption: validating incoming rows, upserting them in bulk, and keeping each
+customer's trailing-12-month figure current with set-based SQL."""
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.common import hooks
+from customers.models import ConsumptionRecord
+
+PERIOD_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]?\s*(\d{1,2})\s*月?\s*$")
+# A single account drawing more than this in one month is a data error, not a customer.
+MAX_MONTHLY_KWH = Decimal("10000000000")
+CHUNK = 2000
+
+
+def parse_period(value) -> dt.date:
+    """'2026-10', '202610', '2026/10', '2026年10月' or a date -> the first day of that month."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.replace(day=1)
+    match = PERIOD_RE.match(str(value or ""))
+    if not match:
+        raise ValueError(_("Period must look like YYYY-MM."))
+    year, month = int(match.group(1)), int(match.group(2))
+    if not 1 <= month <= 12 or year < 1990:
+        raise ValueError(_("Period must look like YYYY-MM."))
+    return dt.date(year, month, 1)
+
+
+def parse_decimal(value, *, required: bool, minimum: Decimal | None = Decimal("0"), maximum=None):
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValueError(_("This field is required."))
+        return None
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValueError(_("A number is required.")) from None
+    if not number.is_finite():
+        raise ValueError(_("A number is required."))
+    if minimum is not None and number < minimum:
+        raise ValueError(_("Must not be negative."))
+    if maximum is not None and number > maximum:
+        raise ValueError(_("The value is implausibly large."))
+    return number
+
+
+@dataclass
+class RowResult:
+    created: int = 0
+    updated: int = 0
+    rejected: int = 0
+    errors: list[dict] = field(default_factory=list)  # {"row", "account_no", "errors": {field: [msg]}}
+    written: bool = False
+
+
+def consumption_clean_row(raw: dict, *, this_month: dt.date) -> tuple[dict, dict[str, list[str]]]:
+    """One incoming row -> (clean values, errors by field). Nothing is looked up here."""
+    clean: dict = {}
+    errors: dict[str, list[str]] = {}
+    account_no = str(raw.get("account_no") or "").strip()
+    if not account_no:
+        errors["account_no"] = [_("This field is required.")]
+    clean["account_no"] = account_no
+    try:
+        clean["period"] = parse_period(raw.get("period"))
+        if clean["period"] > this_month:
+            errors["period"] = [_("The period is in the future.")]
+    except ValueError as exc:
+        errors["period"] = [str(exc)]
+    for name, required in (("kwh", True), ("amount_yuan", False), ("max_demand_kw", False)):
+        try:
+            clean[name] = parse_decimal(raw.get(name), required=required, maximum=MAX_MONTHLY_KWH)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    return clean, errors
+
+
+def consumption_upsert(
+    *, rows: list[dict], customers, partial: bool = False, first_row: int = 1
+) -> RowResult:
+    """Validate every row, then insert or update them all; with `partial=False` one bad row means
+    nothing is written. `customers` is the queryset the caller may write to (its scope): an account
+    outside it is reported exactly like one that does not exist."""
+    result = RowResult()
+    this_month = timezone.localdate().replace(day=1)
+    cleaned: list[tuple[int, dict]] = []
+    for offset, raw in enumerate(rows):
+        row_no = first_row + offset
+        if not isinstance(raw, dict):
+            result.errors.append(
+                {
+                    "row": row_no,
+                    "account_no": "",
+                    "errors": {"non_field_errors": [_("Each row must be an object.")]},
+                }
+            )
+            continue
+        clean, errors = consumption_clean_row(raw, this_month=this_month)
+        if errors:
+            result.errors.append({"row": row_no, "account_no": clean["account_no"], "errors": errors})
+        else:
+            cleaned.append((row_no, clean))
+
+    ids = _customer_ids(customers, {c["account_no"] for _, c in cleaned})
+    seen: dict[tuple[int, dt.date], int] = {}
+    good: list[ConsumptionRecord] = []
+    for row_no, clean in cleaned:
+        customer_id = ids.get(clean["account_no"])
+        if customer_id is None:
+            result.errors.append(
+                {
+                    "row": row_no,
+                    "account_no": clean["account_no"],
+                    "errors": {"account_no": [_("No customer with this account number.")]},
+                }
+            )
+            continue
+        key = (customer_id, clean["period"])
+        if key in seen:
+            result.errors.append(
+                {
+                    "row": row_no,
+                    "account_no": clean["account_no"],
+                    "errors": {
+                        "period": [
+                            _("Row %(row)s already gives this account and period.") % {"row": seen[key]}
+                        ]
+                    },
+                }
+            )
+            continue
+        seen[key] = row_no
+        good.append(
+            ConsumptionRecord(
+                customer_id=customer_id,
+                period=clean["period"],
+                kwh=clean["kwh"],
+                amount_yuan=clean["amount_yuan"] or Decimal("0"),
+                max_demand_kw=clean["max_demand_kw"],
+            )
+        )
+
+    result.errors.sort(key=lambda e: e["row"])
+    result.rejected = len(result.errors)
+    if result.errors and not partial:
+        return result
+    result.created, result.updated = _write(good)
+    result.written = bool(good)
+    return result
+
+
+def _customer_ids(customers, account_nos: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    numbers = list(account_nos)
+    for start in range(0, len(numbers), CHUNK):
+        found.update(
+            customers.filter(account_no__in=numbers[start : start + CHUNK]).values_list("account_no", "pk")
+        )
+    return found
+
+
+@transaction.atomic
+def _write(records: list[ConsumptionRecord]) -> tuple[int, int]:
+    """Upsert records; returns (created, updated)."""
+    existing = 0
+    for start in range(0, len(records), CHUNK):
+        chunk = records[start : start + CHUNK]
+        customer_ids = {r.customer_id for r in chunk}
+        periods = {r.period for r in chunk}
+        keys = {(r.customer_id, r.period) for r in chunk}
+        existing += sum(
+            1
+            for key in ConsumptionRecord.objects.filter(
+                customer_id__in=customer_ids, period__in=periods
+            ).values_list("customer_id", "period")
+            if key in keys
+        )
+        now = timezone.now()
+        for r in chunk:
+            r.created_at = r.updated_at = now
+        ConsumptionRecord.objects.bulk_create(
+            chunk,
+            update_conflicts=True,
+            unique_fields=["customer", "period"],
+            update_fields=["kwh", "amount_yuan", "max_demand_kw", "updated_at"],
+        )
+    customers_refresh_annual(customer_ids=sorted({r.customer_id for r in records}))
+    hooks.after_commit("consumption_landed")
+    return len(records) - existing, existing
+
+
+_REFRESH_SQL = {
+    "postgresql": """
+        UPDATE customers_customer c SET annual_consumption_kwh = s.annual, latest_period = s.latest
+        FROM (
+            SELECT r.customer_id, l.latest, ROUND(SUM(r.kwh) * 12 / COUNT(*), 2) AS annual
+            FROM customers_consumptionrecord r
+            JOIN (SELECT customer_id, MAX(period) AS latest FROM customers_consumptionrecord
+                  WHERE customer_id = ANY(%s) GROUP BY customer_id) l ON l.customer_id = r.customer_id
+            WHERE r.period > l.latest - INTERVAL '12 months'
+            GROUP BY r.customer_id, l.latest
+        ) s WHERE c.id = s.customer_id""",
+    "sqlite": """
+        UPDATE customers_customer SET annual_consumption_kwh = s.annual, latest_period = s.latest
+        FROM (
+            SELECT r.customer_id, l.latest, ROUND(SUM(r.kwh) * 12.0 / COUNT(*), 2) AS annual
+            FROM customers_consumptionrecord r
+            JOIN (SELECT customer_id, MAX(period) AS latest FROM customers_consumptionrecord
+                  WHERE customer_id IN ({ids}) GROUP BY customer_id) l ON l.customer_id = r.customer_id
+            WHERE r.period > date(l.latest, '-12 months')
+            GROUP BY r.customer_id, l.latest
+        ) s WHERE customers_customer.id = s.customer_id""",
+}
+
+
+def customers_refresh_annual(*, customer_ids: list[int]) -> None:
+    """Recompute trailing-12-month consumption (annualised when fewer months exist) and the latest
+    period, one UPDATE ... FROM (SELECT ... GROUP BY) per chunk of customers."""
+    vendor = connection.vendor
+    with connection.cursor() as cursor:
+        for start in range(0, len(customer_ids), CHUNK):
+            chunk = customer_ids[start : start + CHUNK]
+            if vendor == "postgresql":
+                cursor.execute(_REFRESH_SQL["postgresql"], [chunk])
+            else:
+                cursor.execute(_REFRESH_SQL["sqlite"].format(ids=",".join(["%s"] * len(chunk))), chunk)

@@ -1,0 +1,361 @@
+"""The customer base: the org tree down to supply stations, the territories they serve, customers,
+their contacts and monthly consumption."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crm.common.models import TimeStampedModel
+from crm.common.scopes import scope_for
+
+
+class Tier(models.TextChoices):
+    VIP = "vip", _("VIP customer")
+    KEY_ACCOUNT = "key_account", _("Key account")
+    COMMUNITY = "community", _("Community customer")
+    TRANSFORMER_DISTRICT = "transformer_district", _("Transformer-district customer")
+
+
+class Category(models.TextChoices):
+    RESIDENTIAL = "residential", _("Residential")
+    COMMERCIAL = "commercial", _("Commercial")
+    INDUSTRIAL = "industrial", _("Industrial")
+    AGRICULTURAL = "agricultural", _("Agricultural")
+    PUBLIC_SERVICE = "public_service", _("Public service")
+
+
+class Importance(models.TextChoices):
+    NONE = "none", _("None")
+    LEVEL_1 = "level_1", _("Level 1 important")
+    LEVEL_2 = "level_2", _("Level 2 important")
+    TEMPORARY = "temporary", _("Temporary important")
+
+
+class Status(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+    CLOSED = "closed", _("Closed")
+
+
+# ---------------------------------------------------------------- the org tree and territories
+class Company(TimeStampedModel):
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Branch(TimeStampedModel):
+    """A county branch (县公司) of the company."""
+
+    company = models.ForeignKey(Company, verbose_name=_("company"), on_delete=models.PROTECT)
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("county branch")
+        verbose_name_plural = _("county branches")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Station(TimeStampedModel):
+    """A supply station (供电所): every manager and every territory belongs to one."""
+
+    branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.PROTECT)
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("supply station")
+        verbose_name_plural = _("supply stations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Territory(TimeStampedModel):
+    station = models.ForeignKey(Station, verbose_name=_("supply station"), on_delete=models.PROTECT)
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    # The community or transformer-district manager serving it (a user; see managers.Manager).
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Community(Territory):
+    """An urban residential area (社区)."""
+
+    class Meta(Territory.Meta):
+        verbose_name = _("community")
+        verbose_name_plural = _("communities")
+
+
+class TransformerDistrict(Territory):
+    """The low-voltage area fed by one distribution transformer (台区)."""
+
+    transformer_code = models.CharField(_("transformer code"), max_length=50, blank=True)
+    rated_capacity_kva = models.DecimalField(
+        _("rated capacity (kVA)"),
+        max_digits=10,
+        decimal_places=1,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+
+    class Meta(Territory.Meta):
+        verbose_name = _("transformer district")
+        verbose_name_plural = _("transformer districts")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rated_capacity_kva__gte=0), name="td_capacity_not_negative"
+            )
+        ]
+
+
+# ---------------------------------------------------------------- customers
+class CustomerQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=Status.ACTIVE)
+
+    def in_tier(self, tier: str):
+        return self.filter(tier=tier)
+
+    def managed_by(self, user_id: int):
+        return self.filter(manager_id=user_id)
+
+    def visible_to(self, user):
+        scope = scope_for(user)
+        if scope.sees_all:
+            return self
+        return self.filter(manager_id__in=scope.user_ids)
+
+
+class Customer(TimeStampedModel):
+    """An electricity account (户号)."""
+
+    account_no = models.CharField(_("account number"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    industry_code = models.CharField(_("industry code"), max_length=20, blank=True)
+    voltage_kv = models.DecimalField(
+        _("supply voltage (kV)"), max_digits=7, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    contracted_capacity_kva = models.DecimalField(
+        _("contracted capacity (kVA)"),
+        max_digits=12,
+        decimal_places=1,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    importance = models.CharField(
+        _("importance"), max_length=20, choices=Importance.choices, default=Importance.NONE
+    )
+    station = models.ForeignKey(Station, verbose_name=_("supply station"), on_delete=models.PROTECT)
+    community = models.ForeignKey(
+        Community, verbose_name=_("community"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    transformer_district = models.ForeignKey(
+        TransformerDistrict,
+        verbose_name=_("transformer district"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+    )
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    tier = models.CharField(_("tier"), max_length=30, choices=Tier.choices, db_index=True)
+    tier_pinned = models.BooleanField(_("tier pinned"), default=False)
+    # The responsible account manager (a user with a managers.Manager profile); kept by managers.
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
+    )
+    # Trailing-12-month consumption, annualised when fewer months exist; kept by consumption writes.
+    annual_consumption_kwh = models.DecimalField(
+        _("annual consumption (kWh)"), max_digits=16, decimal_places=2, default=Decimal("0")
+    )
+    latest_period = models.DateField(_("latest consumption period"), null=True, blank=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["account_no"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            models.CheckConstraint(
+                condition=~(models.Q(community__isnull=False) & models.Q(transformer_district__isnull=False)),
+                name="customer_one_location",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(voltage_kv__gte=0), name="customer_voltage_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(contracted_capacity_kva__gte=0), name="customer_capacity_not_negative"
+            ),
+            models.CheckConstraint(condition=models.Q(tier__in=Tier.values), name="customer_tier_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="customer_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["manager", "tier"], name="customer_manager_tier"),
+            models.Index(fields=["station", "tier"], name="customer_station_tier"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_no} {self.name}"
+
+
+class ContactQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(customer__in=Customer.objects.visible_to(user))
+
+
+class Contact(TimeStampedModel):
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contacts"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-is_primary", "name"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConsumptionQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        scope = scope_for(user)
+        if scope.sees_all:
+            return self
+        return self.filter(customer__manager_id__in=scope.user_ids)
+
+
+class ConsumptionRecord(TimeStampedModel):
+    """One month of a customer's metered consumption. `period` is the first day of the month."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="consumption"
+    )
+    period = models.DateField(_("period"))
+    kwh = models.DecimalField(_("consumption (kWh)"), max_digits=14, decimal_places=2)
+    amount_yuan = models.DecimalField(
+        _("billed amount (yuan)"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    max_demand_kw = models.DecimalField(
+        _("maximum demand (kW)"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+
+    objects = ConsumptionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["customer", "-period"]
+        verbose_name = _("consumption record")
+        verbose_name_plural = _("consumption records")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "period"], name="consumption_one_per_period"),
+            models.CheckConstraint(condition=models.Q(kwh__gte=0), name="consumption_kwh_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(amount_yuan__gte=0), name="consumption_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.period:%Y-%m} {self.kwh} kWh"
+
+
+# ---------------------------------------------------------------- imports
+class ImportJob(TimeStampedModel):
+    """One uploaded file of customers or consumption and what became of each row."""
+
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        CONSUMPTION = "consumption", _("Consumption")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        REJECTED = "rejected", _("Rejected: nothing was written")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    partial = models.BooleanField(_("partial import"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL
+    )
+    status = models.CharField(_("status"), max_length=20, choices=State.choices, default=State.QUEUED)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.original_name}"
+
+
+class ImportRejection(models.Model):
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
+    row_number = models.PositiveIntegerField(_("row"))
+    account_no = models.CharField(_("account number"), max_length=100, blank=True)
+    field = models.CharField(_("field"), max_length=50, blank=True)
+    message = models.TextField(_("reason"))
+
+    class Meta:
+        ordering = ["job", "row_number", "id"]
+        verbose_name = _("rejected row")
+        verbose_name_plural = _("rejected rows")
+
+    def __str__(self) -> str:
+        return f"{self.row_number}: {self.message}"

@@ -1,0 +1,178 @@
+"""Who serves which customer: moving a customer by hand, and giving unassigned customers the
+manager the rules of domain.md choose."""
+
+from collections import defaultdict
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer, Status, Tier
+from managers.models import ROLE_FOR_TIER, Assignment, Manager
+
+TERRITORY_TIERS = {Tier.COMMUNITY: "community", Tier.TRANSFORMER_DISTRICT: "transformer_district"}
+MANAGER_FIELDS = ("employee_no", "role", "station", "max_customers", "active")
+
+
+@transaction.atomic
+def manager_save(*, manager: Manager | None, by, user=None, name=None, supervisor=..., **data) -> Manager:
+    """Create (manager=None, user given) or update a manager profile; `name` and `supervisor` are
+    kept on the user, where the reporting tree lives."""
+    unknown = set(data) - set(MANAGER_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown manager fields: {sorted(unknown)}")
+    if manager is None:
+        if Manager.objects.filter(pk=user.pk).exists():
+            raise ValidationError({"user": [_("This user already has a manager profile.")]})
+        manager = Manager(user=user)
+    user = manager.user
+    if name is not None:
+        user.full_name = name
+    if supervisor is not ...:
+        user.supervisor = supervisor
+    user.full_clean(exclude=["password", "username", "email"])
+    user.save()
+    for key, value in data.items():
+        setattr(manager, key, value)
+    manager.full_clean(exclude=["user"])
+    manager.save()
+    return manager
+
+
+@transaction.atomic
+def assignment_move(
+    *, customer: Customer, manager: Manager | None, reason: str, by, check_capacity=True
+) -> Assignment:
+    """Make `manager` (None: nobody) responsible for `customer`, closing the current assignment.
+    Refuses a manager whose role does not serve the customer's tier, an inactive one, or one whose
+    portfolio is full."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the customer moves.")]})
+    if manager is not None:
+        if not manager.active:
+            raise ValidationError({"manager": [_("This manager is not active.")]})
+        if manager.role != ROLE_FOR_TIER[customer.tier]:
+            raise ValidationError(
+                {
+                    "manager": [
+                        _("A %(role)s cannot serve a %(tier)s.")
+                        % {"role": manager.get_role_display(), "tier": customer.get_tier_display()}
+                    ]
+                }
+            )
+        if check_capacity and manager.user_id != customer.manager_id:
+            load = Customer.objects.active().managed_by(manager.user_id).count()
+            if load >= manager.max_customers:
+                raise ValidationError(
+                    {
+                        "manager": [
+                            _("This manager's portfolio is full (%(n)s customers).")
+                            % {"n": manager.max_customers}
+                        ]
+                    }
+                )
+    now = timezone.now()
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    Assignment.objects.filter(customer=locked, ended_at__isnull=True).update(ended_at=now, updated_at=now)
+    assignment = Assignment.objects.create(
+        customer=locked, manager_id=manager.user_id if manager else None, started_at=now, reason=reason, by=by
+    )
+    Customer.objects.filter(pk=locked.pk).update(manager_id=assignment.manager_id, updated_at=now)
+    customer.manager_id = assignment.manager_id
+    return assignment
+
+
+def managers_with_room(*, station_id: int, role: str) -> list[tuple[Manager, int]]:
+    """Active, qualified managers of a role in a station with their current load, least loaded first."""
+    managers = (
+        Manager.objects.filter(station_id=station_id, role=role, active=True, qualified=True)
+        .select_related("user")
+        .annotate(load=Count("user__customers", filter=Q(user__customers__status=Status.ACTIVE)))
+        .order_by("load", "pk")
+    )
+    return [(m, m.load) for m in managers if m.load < m.max_customers]
+
+
+@transaction.atomic
+def assignments_reconcile(*, by=None, limit: int = 20000) -> dict[str, int]:
+    """Give active customers the manager the rules choose, recording each move:
+    1. community and transformer-district customers follow their territory's manager (when that
+       manager is active and of the right role);
+    2. every other customer without a manager gets the least-loaded qualified manager of the
+       matching role in its station, never above the maximum portfolio size.
+    Customers no manager fits stay unassigned: the supervisor's list. Idempotent."""
+    counts = {"followed_territory": 0, "assigned": 0, "unassigned": 0}
+    moves: defaultdict[tuple[int | None, str], list[int]] = defaultdict(list)
+
+    territory_managers = _valid_territory_managers()
+    for tier, field in TERRITORY_TIERS.items():
+        rows = (
+            Customer.objects.active()
+            .in_tier(tier)
+            .filter(**{f"{field}__manager__isnull": False})
+            .exclude(manager_id=models.F(f"{field}__manager_id"))
+            .values_list("pk", f"{field}__manager_id")[:limit]
+        )
+        for customer_id, manager_id in rows:
+            if manager_id in territory_managers[field]:
+                moves[(manager_id, str(_("Follows the manager of the customer's territory")))].append(
+                    customer_id
+                )
+                counts["followed_territory"] += 1
+
+    pending = (
+        Customer.objects.active()
+        .filter(manager__isnull=True)
+        .exclude(pk__in=[cid for ids in moves.values() for cid in ids])
+        .values_list("pk", "station_id", "tier", "community__manager_id", "transformer_district__manager_id")
+        .order_by("pk")[:limit]
+    )
+    pools: dict[tuple[int, str], list[list[int]]] = {}
+    for customer_id, station_id, tier, community_manager, district_manager in pending:
+        if (tier == Tier.COMMUNITY and community_manager) or (
+            tier == Tier.TRANSFORMER_DISTRICT and district_manager
+        ):
+            counts["unassigned"] += 1  # its territory has a manager who cannot take it (inactive, wrong role)
+            continue
+        key = (station_id, ROLE_FOR_TIER[tier])
+        if key not in pools:
+            pools[key] = [
+                [m.user_id, load, m.max_customers]
+                for m, load in managers_with_room(station_id=station_id, role=key[1])
+            ]
+        pool = pools[key]
+        if not pool:
+            counts["unassigned"] += 1
+            continue
+        entry = min(pool, key=lambda e: (e[1], e[0]))
+        entry[1] += 1
+        if entry[1] >= entry[2]:
+            pool.remove(entry)
+        moves[(entry[0], str(_("Least-loaded qualified manager of the station")))].append(customer_id)
+        counts["assigned"] += 1
+
+    now = timezone.now()
+    for (manager_id, reason), customer_ids in moves.items():
+        Assignment.objects.filter(customer_id__in=customer_ids, ended_at__isnull=True).update(
+            ended_at=now, updated_at=now
+        )
+        Assignment.objects.bulk_create(
+            [
+                Assignment(customer_id=cid, manager_id=manager_id, started_at=now, reason=reason, by=by)
+                for cid in customer_ids
+            ]
+        )
+        Customer.objects.filter(pk__in=customer_ids).update(manager_id=manager_id, updated_at=now)
+    return counts
+
+
+def _valid_territory_managers() -> dict[str, set[int]]:
+    """User ids that may serve each kind of territory: active managers of the matching role."""
+    managers = Manager.objects.filter(active=True, role__in=[ROLE_FOR_TIER[t] for t in TERRITORY_TIERS])
+    by_role = defaultdict(set)
+    for user_id, role in managers.values_list("user_id", "role"):
+        by_role[role].add(user_id)
+    return {field: by_role[ROLE_FOR_TIER[tier]] for tier, field in TERRITORY_TIERS.items()}

@@ -1,0 +1,146 @@
+"""factory_boy factories for every model the tests build."""
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group
+
+from crm.accounts import roles
+from crm.accounts.models import User
+from customers.models import (
+    Branch,
+    Category,
+    Community,
+    Company,
+    ConsumptionRecord,
+    Contact,
+    Customer,
+    Station,
+    Tier,
+    TransformerDistrict,
+)
+from managers.models import Assignment, Manager, Role
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    full_name = factory.Sequence(lambda n: f"用户{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+        if create:
+            self.save()
+
+
+class CompanyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Company
+        django_get_or_create = ("code",)
+
+    code = "SGCC-X"
+    name = "国网某市供电公司"
+
+
+class BranchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Branch
+        django_get_or_create = ("code",)
+
+    company = factory.SubFactory(CompanyFactory)
+    code = "BR01"
+    name = "某县供电公司"
+
+
+class StationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Station
+
+    branch = factory.SubFactory(BranchFactory)
+    code = factory.Sequence(lambda n: f"ST{n:03d}")
+    name = factory.Sequence(lambda n: f"第{n}供电所")
+
+
+class CommunityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Community
+
+    station = factory.SubFactory(StationFactory)
+    code = factory.Sequence(lambda n: f"CM{n:04d}")
+    name = factory.Sequence(lambda n: f"幸福{n}社区")
+
+
+class TransformerDistrictFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TransformerDistrict
+
+    station = factory.SubFactory(StationFactory)
+    code = factory.Sequence(lambda n: f"TD{n:05d}")
+    name = factory.Sequence(lambda n: f"张庄{n}号台区")
+    transformer_code = factory.Sequence(lambda n: f"T{n:06d}")
+    rated_capacity_kva = Decimal("400")
+
+
+class ManagerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Manager
+
+    user = factory.SubFactory(UserFactory, role=roles.ACCOUNT_MANAGER)
+    employee_no = factory.Sequence(lambda n: f"E{n:05d}")
+    role = Role.KEY_ACCOUNT_MANAGER
+    station = factory.SubFactory(StationFactory)
+    max_customers = 500
+    active = True
+    qualified = True
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    account_no = factory.Sequence(lambda n: f"31{n:08d}")
+    name = factory.Sequence(lambda n: f"客户{n}")
+    category = Category.RESIDENTIAL
+    voltage_kv = Decimal("0.38")
+    contracted_capacity_kva = Decimal("8")
+    station = factory.SubFactory(StationFactory)
+    tier = Tier.TRANSFORMER_DISTRICT
+    address = "某县某镇某村"
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    customer = factory.SubFactory(CustomerFactory)
+    name = "王经理"
+    phone = "13800000000"
+
+
+class ConsumptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConsumptionRecord
+
+    customer = factory.SubFactory(CustomerFactory)
+    period = dt.date(2026, 1, 1)
+    kwh = Decimal("1000")
+    amount_yuan = Decimal("560")
+
+
+class AssignmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Assignment
+
+    customer = factory.SubFactory(CustomerFactory)
+    manager = factory.SubFactory(UserFactory)
+    started_at = factory.Faker("date_time", tzinfo=dt.UTC)
+    reason = "test"
