@@ -1,2 +1,12 @@
+from django.urls import path
 
-urlpatterns: list = []
+from customers import import_views, views
+
+app_name = "customers"
+
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+    path("imports/", import_views.import_start, name="import"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import-detail"),
+]

@@ -1,2 +1,10 @@
+from django.urls import path
 
-urlpatterns: list = []
+from managers import views
+
+app_name = "managers"
+
+urlpatterns = [
+    path("", views.team, name="team"),
+    path("<int:pk>/", views.manager_detail, name="detail"),
+]
