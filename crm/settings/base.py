@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "crm.common",
     "crm.accounts",
+    "crm.demo",
     "customers",
     "managers",
     "visits",

@@ -1,0 +1,1 @@
+"""Reclassification tasks (tiering)."""
