@@ -14,3 +14,10 @@ def consumption_landed() -> None:
     from managers.tasks import reconcile_assignments_task
 
     reconcile_assignments_task.delay()
+
+
+def manager_changed(*, manager_id: int) -> None:
+    """A manager profile was created or changed (perhaps its role): training keeps `qualified` current."""
+    from training.services import manager_changed as training_manager_changed
+
+    training_manager_changed(manager_id=manager_id)

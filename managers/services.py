@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.common import hooks
 from customers.models import Customer, Status, Tier
 from managers.models import ROLE_FOR_TIER, Assignment, Manager
 
@@ -38,6 +39,7 @@ def manager_save(*, manager: Manager | None, by, user=None, name=None, superviso
         setattr(manager, key, value)
     manager.full_clean(exclude=["user"])
     manager.save()
+    hooks.after_commit("manager_changed", manager_id=manager.pk)
     return manager
 
 

@@ -144,3 +144,56 @@ class AssignmentFactory(factory.django.DjangoModelFactory):
     manager = factory.SubFactory(UserFactory)
     started_at = factory.Faker("date_time", tzinfo=dt.UTC)
     reason = "test"
+
+
+# ---------------------------------------------------------------- training
+def _training_models():
+    from training import models as training_models
+
+    return training_models
+
+
+class CourseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "training.Course"
+        django_get_or_create = ("code",)
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"C{n:03d}")
+    title = factory.Sequence(lambda n: f"课程{n}")
+    category = "basic"
+    delivery = "on_the_job"
+    hours = Decimal("4")
+    pass_mark = 60
+
+    @factory.post_generation
+    def required_for(self, create, extracted, **kwargs):
+        """`CourseFactory(required_for=[Role.X, ...])` makes the course required for those roles."""
+        if create and extracted:
+            for role in extracted:
+                _training_models().RoleRequirement.objects.create(course=self, role=role)
+
+
+class SessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "training.Session"
+
+    course = factory.SubFactory(CourseFactory)
+    date = dt.date(2026, 3, 10)
+    place = "县公司培训中心"
+    trainer = "王老师"
+
+
+class TrainingRecordFactory(factory.django.DjangoModelFactory):
+    """A record written straight to the table (no qualification refresh: tests call the services for that)."""
+
+    class Meta:
+        model = "training.TrainingRecord"
+
+    manager = factory.SubFactory(ManagerFactory)
+    course = factory.SubFactory(CourseFactory)
+    session = None
+    session_date = dt.date(2026, 3, 10)
+    hours = factory.LazyAttribute(lambda r: r.course.hours)
+    result = "passed"
+    score = 80

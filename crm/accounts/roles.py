@@ -27,12 +27,22 @@ _READ_PORTFOLIO = [
     "managers.view_manager",
     "managers.view_assignment",
 ]
+# Training: everyone reads courses and (within their scope) records; supervisors enter results.
+_READ_TRAINING = ["training.view_course", "training.view_session", "training.view_trainingrecord"]
+_RECORD_TRAINING = [
+    "training.add_session",
+    "training.change_session",
+    "training.add_trainingrecord",
+    "training.change_trainingrecord",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str] | str] = {
-    ACCOUNT_MANAGER: _READ_REFERENCE + _READ_PORTFOLIO,
+    ACCOUNT_MANAGER: _READ_REFERENCE + _READ_PORTFOLIO + _READ_TRAINING,
     SUPERVISOR: _READ_REFERENCE
     + _READ_PORTFOLIO
-    + ["managers.add_assignment", "managers.change_manager", "customers.view_importjob"],
+    + ["managers.add_assignment", "managers.change_manager", "customers.view_importjob"]
+    + _READ_TRAINING
+    + _RECORD_TRAINING,
     # Administrators hold every permission of the product's apps.
     ADMINISTRATOR: "*",
     INTEGRATION_CLIENT: _READ_REFERENCE

@@ -208,4 +208,5 @@ LOGGING = {
 CRM_HOOKS = {
     "portfolios_changed": "crm.jobs.portfolios_changed",
     "consumption_landed": "crm.jobs.consumption_landed",
+    "manager_changed": "crm.jobs.manager_changed",
 }
