@@ -8,6 +8,7 @@ from crm.accounts.api import TokenView
 from crm.common.health import HealthView
 from customers import api as customers_api
 from managers import api as managers_api
+from training import api as training_api
 
 router = DefaultRouter()
 router.register("stations", customers_api.StationViewSet, basename="station")
@@ -19,10 +20,13 @@ router.register("customers", customers_api.CustomerViewSet, basename="customer")
 router.register("contacts", customers_api.ContactViewSet, basename="contact")
 router.register("managers", managers_api.ManagerViewSet, basename="manager")
 router.register("assignments", managers_api.AssignmentViewSet, basename="assignment")
+router.register("courses", training_api.CourseViewSet, basename="course")
+router.register("training-records", training_api.TrainingRecordViewSet, basename="training-record")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("consumption/bulk/", customers_api.ConsumptionBulkView.as_view(), name="consumption-bulk"),
+    path("training-compliance/", training_api.TrainingComplianceView.as_view(), name="training-compliance"),
     path("health/", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
