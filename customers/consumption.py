@@ -89,6 +89,20 @@ def consumption_upsert(
     """Validate every row, then insert or update them all; with `partial=False` one bad row means
     nothing is written. `customers` is the queryset the caller may write to (its scope): an account
     outside it is reported exactly like one that does not exist."""
+    result, good = consumption_check(rows=rows, customers=customers, first_row=first_row)
+    if result.errors and not partial:
+        return result
+    records = [record for _, record in good]
+    result.created, result.updated = consumption_write(records)
+    result.written = bool(records)
+    return result
+
+
+def consumption_check(
+    *, rows: list[dict], customers, first_row: int = 1
+) -> tuple[RowResult, list[tuple[int, ConsumptionRecord]]]:
+    """Validate rows without writing: the per-row errors (in `result.errors`, sorted by row) and the
+    unsaved records of the good rows, each with its row number. See `consumption_upsert`."""
     result = RowResult()
     this_month = timezone.localdate().replace(day=1)
     cleaned: list[tuple[int, dict]] = []
@@ -111,7 +125,7 @@ def consumption_upsert(
 
     ids = _customer_ids(customers, {c["account_no"] for _, c in cleaned})
     seen: dict[tuple[int, dt.date], int] = {}
-    good: list[ConsumptionRecord] = []
+    good: list[tuple[int, ConsumptionRecord]] = []
     for row_no, clean in cleaned:
         customer_id = ids.get(clean["account_no"])
         if customer_id is None:
@@ -139,22 +153,21 @@ def consumption_upsert(
             continue
         seen[key] = row_no
         good.append(
-            ConsumptionRecord(
-                customer_id=customer_id,
-                period=clean["period"],
-                kwh=clean["kwh"],
-                amount_yuan=clean["amount_yuan"] or Decimal("0"),
-                max_demand_kw=clean["max_demand_kw"],
+            (
+                row_no,
+                ConsumptionRecord(
+                    customer_id=customer_id,
+                    period=clean["period"],
+                    kwh=clean["kwh"],
+                    amount_yuan=clean["amount_yuan"] or Decimal("0"),
+                    max_demand_kw=clean["max_demand_kw"],
+                ),
             )
         )
 
     result.errors.sort(key=lambda e: e["row"])
     result.rejected = len(result.errors)
-    if result.errors and not partial:
-        return result
-    result.created, result.updated = _write(good)
-    result.written = bool(good)
-    return result
+    return result, good
 
 
 def _customer_ids(customers, account_nos: set[str]) -> dict[str, int]:
@@ -168,8 +181,8 @@ def _customer_ids(customers, account_nos: set[str]) -> dict[str, int]:
 
 
 @transaction.atomic
-def _write(records: list[ConsumptionRecord]) -> tuple[int, int]:
-    """Upsert records; returns (created, updated)."""
+def consumption_write(records: list[ConsumptionRecord]) -> tuple[int, int]:
+    """Upsert records that `consumption_check` produced; returns (created, updated)."""
     existing = 0
     for start in range(0, len(records), CHUNK):
         chunk = records[start : start + CHUNK]
