@@ -99,15 +99,16 @@ def consumption_upsert(
 
 
 def consumption_check(
-    *, rows: list[dict], customers, first_row: int = 1
+    *, rows: list[dict], customers, first_row: int = 1, row_numbers: list[int] | None = None
 ) -> tuple[RowResult, list[tuple[int, ConsumptionRecord]]]:
     """Validate rows without writing: the per-row errors (in `result.errors`, sorted by row) and the
-    unsaved records of the good rows, each with its row number. See `consumption_upsert`."""
+    unsaved records of the good rows, each with its row number. See `consumption_upsert`. Rows are
+    numbered from `first_row`, or by `row_numbers` (one per row) when a file skipped blank lines."""
     result = RowResult()
     this_month = timezone.localdate().replace(day=1)
     cleaned: list[tuple[int, dict]] = []
     for offset, raw in enumerate(rows):
-        row_no = first_row + offset
+        row_no = row_numbers[offset] if row_numbers is not None else first_row + offset
         if not isinstance(raw, dict):
             result.errors.append(
                 {
