@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from crm.accounts.api import TokenView
 from crm.common.health import HealthView
 from customers import api as customers_api
+from customers.import_api import ImportViewSet
 from managers import api as managers_api
 from training import api as training_api
 
@@ -18,6 +19,7 @@ router.register(
 )
 router.register("customers", customers_api.CustomerViewSet, basename="customer")
 router.register("contacts", customers_api.ContactViewSet, basename="contact")
+router.register("imports", ImportViewSet, basename="import")
 router.register("managers", managers_api.ManagerViewSet, basename="manager")
 router.register("assignments", managers_api.AssignmentViewSet, basename="assignment")
 router.register("courses", training_api.CourseViewSet, basename="course")

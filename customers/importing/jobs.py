@@ -1,0 +1,212 @@
+"""The import service: accept an upload (`import_create`), run a job (`import_run`), and which jobs a
+user may see (`import_jobs_visible_to`).
+
+A run reads and validates every row first, writing only progress; then, in one transaction, it
+writes the data, the rejected rows and the job's final state together. A file with a bad row
+changes nothing unless the job is partial. A run interrupted anywhere (worker lost, database
+gone) has written nothing but progress, so running the job again starts it afresh; a job already
+finished is left alone, which makes the Celery task safe to deliver twice."""
+
+import logging
+from contextlib import nullcontext
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from crm.common.scopes import scope_for
+from customers.importing.columns import ColumnMap, find_columns
+from customers.importing.consumption_rows import ConsumptionImporter
+from customers.importing.customer_rows import CustomerImporter
+from customers.importing.errors import ImportFileError
+from customers.importing.readers import open_table
+from customers.importing.rows import source_rows
+from customers.models import ImportJob, ImportRejection
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1000  # rows validated between two progress updates
+FINISHED = (ImportJob.State.DONE, ImportJob.State.REJECTED, ImportJob.State.FAILED)
+IMPORTERS = {ImportJob.Kind.CUSTOMERS: CustomerImporter, ImportJob.Kind.CONSUMPTION: ConsumptionImporter}
+# What a user must be allowed to do with the data to import a file of each kind.
+KIND_PERMISSIONS = {
+    ImportJob.Kind.CUSTOMERS: ("customers.add_customer", "customers.change_customer"),
+    ImportJob.Kind.CONSUMPTION: ("customers.add_consumptionrecord", "customers.change_consumptionrecord"),
+}
+
+
+def import_jobs_visible_to(user):
+    """A user sees their own imports; administrators and users who see all data see every import."""
+    jobs = ImportJob.objects.select_related("created_by")
+    if scope_for(user).sees_all:
+        return jobs
+    if not getattr(user, "is_authenticated", False):
+        return jobs.none()
+    return jobs.filter(created_by=user)
+
+
+def import_progress(job: ImportJob) -> int:
+    """Percent of the file's rows checked so far (a finished import is 100)."""
+    if job.status in (ImportJob.State.DONE, ImportJob.State.REJECTED):
+        return 100
+    if not job.total_rows:
+        return 0
+    return min(100, job.processed_rows * 100 // job.total_rows)
+
+
+def import_kind_allowed(*, user, kind: str) -> bool:
+    return user.has_perms(KIND_PERMISSIONS[kind])
+
+
+def import_create(*, upload, kind: str, partial: bool, by) -> ImportJob:
+    """Check the upload (size, type, encoding, header), store it as a job and run it: inside the
+    request when it has at most IMPORT_INLINE_MAX_ROWS data rows, else on a worker. A file refused
+    here raises ImportFileError and leaves no job behind."""
+    if kind not in IMPORTERS:
+        raise ImportFileError(_("Choose what the file holds: customers or consumption."))
+    limit = settings.IMPORT_MAX_FILE_BYTES
+    if upload.size > limit:
+        raise ImportFileError(
+            _(
+                "The file is %(size)s MB; files up to %(limit)s MB can be imported. "
+                "Split it and upload the parts."
+            )
+            % {"size": _megabytes(upload.size), "limit": _megabytes(limit)}
+        )
+    inline_max = settings.IMPORT_INLINE_MAX_ROWS
+    with open_table(upload, upload.name) as table:
+        rows = table.rows()
+        columns, rows = find_columns(rows, kind)
+        count = 0
+        for _row in source_rows(table, rows, columns):
+            count += 1
+            if count > inline_max:
+                break
+    if count == 0:
+        raise ImportFileError(_("The file has a header but no data rows."))
+    upload.seek(0)
+    job = ImportJob.objects.create(
+        kind=kind,
+        file=upload,
+        original_name=(upload.name or "")[:255],
+        partial=partial,
+        created_by=by,
+    )
+    if count <= inline_max:
+        return import_run(job_id=job.pk)
+    from customers.import_tasks import import_run_task
+
+    language = translation.get_language()
+    transaction.on_commit(lambda: import_run_task.delay(job.pk, language))
+    return job
+
+
+def import_run(*, job_id: int, language: str | None = None, retryable: bool = False) -> ImportJob:
+    """Run a job to its end and return it. With `retryable`, a database error is raised for the
+    caller to retry instead of failing the job."""
+    with translation.override(language) if language else nullcontext():
+        job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+        if job.status in FINISHED:
+            return job
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.State.RUNNING,
+            started_at=timezone.now(),
+            processed_rows=0,
+            error="",
+        )
+        try:
+            _run(job)
+        except ImportFileError as exc:
+            _fail(job, exc.message)
+        except DatabaseError:
+            if retryable:
+                raise
+            logger.exception("import %s: database error", job.pk)
+            _fail(job, _("The database refused the import; nothing was written. Try again later."))
+        except Exception:
+            logger.exception("import %s failed", job.pk)
+            _fail(job, _("The import stopped on an unexpected error; nothing was written."))
+        job.refresh_from_db()
+        return job
+
+
+def import_fail(*, job_id: int, message: str) -> None:
+    """Record that a job could not be run at all (e.g. its retries ran out)."""
+    ImportJob.objects.filter(pk=job_id).exclude(status__in=FINISHED).update(
+        status=ImportJob.State.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
+def _run(job: ImportJob) -> None:
+    with job.file.open("rb") as stored, open_table(stored, job.original_name) as table:
+        columns, rows = find_columns(table.rows(), job.kind)
+        estimate = max((table.estimated_rows or 0) - columns.header_row, 0)
+        ImportJob.objects.filter(pk=job.pk).update(total_rows=estimate)
+        importer = IMPORTERS[job.kind](user=job.created_by, columns=columns)
+        count = 0
+        chunk = []
+        for row in source_rows(table, rows, columns):
+            chunk.append(row)
+            if len(chunk) >= CHUNK:
+                count = _check(job, importer, chunk, count, estimate)
+                chunk = []
+        count = _check(job, importer, chunk, count, estimate)
+    if count == 0:
+        raise ImportFileError(_("The file has a header but no data rows."))
+    importer.finish_check()
+    _finish(job, importer, columns, count)
+
+
+def _check(job, importer, chunk, count: int, estimate: int) -> int:
+    if chunk:
+        importer.check(chunk)
+        count += len(chunk)
+        ImportJob.objects.filter(pk=job.pk).update(processed_rows=count, total_rows=max(estimate, count))
+    return count
+
+
+def _finish(job: ImportJob, importer, columns: ColumnMap, count: int) -> None:
+    rejected = importer.rejected_rows
+    write = job.partial or rejected == 0
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status in FINISHED:  # another delivery of the task got here first
+            return
+        created = updated = 0
+        if write:
+            created, updated = importer.write()
+        ImportRejection.objects.filter(job=job).delete()
+        ImportRejection.objects.bulk_create(
+            (
+                ImportRejection(
+                    job=job, row_number=r.row, account_no=r.account_no, field=r.field, message=r.message
+                )
+                for r in importer.rejections
+            ),
+            batch_size=CHUNK,
+        )
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.State.DONE if write else ImportJob.State.REJECTED,
+            total_rows=count,
+            processed_rows=count,
+            created_count=created,
+            updated_count=updated,
+            rejected_count=rejected,
+            error="",
+            finished_at=timezone.now(),
+        )
+
+
+def _fail(job: ImportJob, message: str) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.State.FAILED,
+        error=message,
+        created_count=0,
+        updated_count=0,
+        finished_at=timezone.now(),
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
