@@ -1,0 +1,297 @@
+"""manage.py seed_demo: the shape of the demo county, on SQLite with a small customer base."""
+
+import datetime as dt
+import io
+import re
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.password_validation import validate_password
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from crm.accounts import roles
+from crm.accounts.models import User
+from crm.demo.builders import ASSIGNMENT_REASON
+from crm.demo.logins import DEMO_LOGINS, DEMO_PASSWORD
+from customers.consumption import customers_refresh_annual
+from customers.models import (
+    Branch,
+    Category,
+    Community,
+    Company,
+    ConsumptionRecord,
+    Customer,
+    Importance,
+    Station,
+    Status,
+    Tier,
+    TransformerDistrict,
+)
+from customers.tiering import decide_tier
+from managers.models import ROLE_FOR_TIER, Assignment, Manager, Role
+
+CUSTOMERS = 300
+UNTIL = "2026-06"
+
+
+def seed(**options) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", customers=CUSTOMERS, until=UNTIL, stdout=out, **options)
+    return out.getvalue()
+
+
+def snapshot() -> list[tuple]:
+    customers = list(
+        Customer.objects.order_by("account_no").values_list(
+            "account_no",
+            "name",
+            "category",
+            "voltage_kv",
+            "contracted_capacity_kva",
+            "importance",
+            "station__code",
+            "community__code",
+            "transformer_district__code",
+            "address",
+            "status",
+            "tier",
+            "manager__username",
+            "annual_consumption_kwh",
+        )
+    )
+    consumption = list(
+        ConsumptionRecord.objects.order_by("customer__account_no", "period").values_list(
+            "customer__account_no", "period", "kwh", "amount_yuan", "max_demand_kw"
+        )
+    )
+    staff = list(
+        User.objects.order_by("username").values_list("username", "full_name", "supervisor__username")
+    )
+    return [customers, consumption, staff]
+
+
+def wipe() -> None:
+    Customer.objects.all().delete()
+    Community.objects.all().delete()
+    TransformerDistrict.objects.all().delete()
+    Manager.objects.all().delete()
+    User.objects.update(supervisor=None)
+    User.objects.all().delete()
+    Station.objects.all().delete()
+    Branch.objects.all().delete()
+    Company.objects.all().delete()
+
+
+@pytest.fixture
+def seeded(db) -> str:
+    return seed()
+
+
+def test_seed_builds_one_branch_with_three_stations_and_their_territories(seeded):
+    # given a seeded database / then
+    assert Company.objects.count() == 1
+    assert Branch.objects.count() == 1
+    assert sorted(Station.objects.values_list("name", flat=True)) == sorted(
+        ["城关供电所", "河口供电所", "青石供电所"]
+    )
+    assert Community.objects.count() == 20
+    assert TransformerDistrict.objects.count() == 60
+    assert not TransformerDistrict.objects.filter(transformer_code="").exists()
+    capacities = set(TransformerDistrict.objects.values_list("rated_capacity_kva", flat=True))
+    assert min(capacities) >= 100
+    assert max(capacities) <= 630
+
+
+def test_every_territory_is_served_by_a_manager_of_its_kind_in_its_station(seeded):
+    # given a seeded database / then
+    for model, role in (
+        (Community, Role.COMMUNITY_MANAGER),
+        (TransformerDistrict, Role.TRANSFORMER_DISTRICT_MANAGER),
+    ):
+        for territory in model.objects.select_related("manager__manager_profile"):
+            profile = territory.manager.manager_profile
+            assert (profile.role, profile.station_id) == (role, territory.station_id)
+
+
+def test_each_station_has_qualified_managers_of_every_role_reporting_to_its_supervisor(seeded):
+    # given a seeded database / then
+    director = User.objects.get(username="director")
+    for station in Station.objects.all():
+        managers = Manager.objects.filter(station=station).select_related("user__supervisor")
+        assert {m.role for m in managers} == set(Role.values)
+        supervisors = {m.user.supervisor for m in managers}
+        assert len(supervisors) == 1
+        supervisor = supervisors.pop()
+        assert supervisor.supervisor == director
+        assert supervisor.groups.filter(name=roles.SUPERVISOR).exists()
+        assert all(m.qualified and m.active and m.employee_no for m in managers)
+        assert all(m.user.groups.filter(name=roles.ACCOUNT_MANAGER).exists() for m in managers)
+
+
+def test_demo_logins_exist_with_their_roles_and_the_one_password(seeded):
+    # given a seeded database
+    validate_password(DEMO_PASSWORD)
+    # then every advertised login signs in with the demo password
+    for _label, username in DEMO_LOGINS:
+        assert User.objects.get(username=username).check_password(DEMO_PASSWORD), username
+    admin = User.objects.get(username="admin")
+    assert admin.is_staff
+    assert admin.groups.filter(name=roles.ADMINISTRATOR).exists()
+    assert User.objects.get(username="billing").groups.filter(name=roles.INTEGRATION_CLIENT).exists()
+
+
+def test_seed_prints_the_demo_logins_and_the_password(seeded):
+    # given the command's output / then
+    for _label, username in DEMO_LOGINS:
+        assert re.search(rf"\b{username}\b", seeded)
+    assert DEMO_PASSWORD in seeded
+
+
+def test_every_active_customer_has_a_manager_of_its_tiers_role_in_its_station(seeded):
+    # given a seeded database
+    customers = Customer.objects.active().select_related("manager__manager_profile")
+    # then
+    assert customers.count() > CUSTOMERS * 0.9
+    for customer in customers:
+        profile = customer.manager.manager_profile
+        assert profile.role == ROLE_FOR_TIER[customer.tier]
+        assert profile.station_id == customer.station_id
+
+
+def test_territory_customers_follow_their_territorys_manager(seeded):
+    # given a seeded database / then
+    community = Customer.objects.active().in_tier(Tier.COMMUNITY).select_related("community")
+    district = (
+        Customer.objects.active().in_tier(Tier.TRANSFORMER_DISTRICT).select_related("transformer_district")
+    )
+    assert all(c.manager_id == c.community.manager_id for c in community)
+    assert all(c.manager_id == c.transformer_district.manager_id for c in district)
+
+
+def test_every_customer_has_one_current_assignment_to_its_manager(seeded):
+    # given a seeded database
+    current = Assignment.objects.current()
+    # then
+    assert current.count() == Customer.objects.count()
+    assert set(current.values_list("reason", flat=True)) == {ASSIGNMENT_REASON}
+    assert not any(a.manager_id != a.customer.manager_id for a in current.select_related("customer"))
+
+
+def test_tier_mix_holds_all_four_tiers_decided_by_the_tiering_rules(seeded):
+    # given a seeded database
+    customers = list(Customer.objects.all())
+    # then
+    assert {c.tier for c in customers} == set(Tier.values)
+    for c in customers:
+        decision = decide_tier(
+            annual_kwh=c.annual_consumption_kwh,
+            voltage_kv=c.voltage_kv,
+            capacity_kva=c.contracted_capacity_kva,
+            importance=c.importance,
+            in_community=c.community_id is not None,
+        )
+        assert c.tier == decision.tier, c
+
+
+def test_important_customers_include_a_level_1_hospital_and_water_works(seeded):
+    # given a seeded database / then
+    level_1 = Customer.objects.filter(importance=Importance.LEVEL_1)
+    assert {c.tier for c in level_1} == {Tier.VIP}
+    assert any("医院" in c.name for c in level_1)
+    assert any("水厂" in c.name for c in level_1)
+    assert Customer.objects.filter(importance=Importance.LEVEL_2).exists()
+    assert Customer.objects.filter(voltage_kv__gte=35).exists()
+
+
+def test_customers_have_chinese_names_by_category(seeded):
+    # given a seeded database / then
+    residents = Customer.objects.filter(category=Category.RESIDENTIAL).values_list("name", flat=True)
+    assert all(re.fullmatch(r"[\u4e00-\u9fff]{2,3}", name) for name in residents)
+    industry = Customer.objects.filter(category=Category.INDUSTRIAL).values_list("name", flat=True)
+    assert industry
+    assert all(name.endswith("有限公司") for name in industry)
+
+
+def test_every_active_customer_has_24_months_ending_with_the_given_month(seeded):
+    # given a seeded database
+    active = Customer.objects.active()
+    # then
+    for customer in active.prefetch_related("consumption"):
+        periods = sorted(r.period for r in customer.consumption.all())
+        assert len(periods) == 24
+        assert (periods[0], periods[-1]) == (dt.date(2024, 7, 1), dt.date(2026, 6, 1))
+    assert set(active.values_list("latest_period", flat=True)) == {dt.date(2026, 6, 1)}
+
+
+def test_annual_consumption_is_what_the_refresh_rule_computes(seeded):
+    # given the annual figures the seed wrote
+    before = dict(Customer.objects.values_list("pk", "annual_consumption_kwh"))
+    # when the product's own rule recomputes them
+    customers_refresh_annual(customer_ids=list(before))
+    # then nothing changes
+    assert dict(Customer.objects.values_list("pk", "annual_consumption_kwh")) == before
+
+
+def test_residential_consumption_peaks_in_summer_and_winter(seeded):
+    # given the residential records of the last full year
+    def mean_for(month: int) -> Decimal:
+        records = ConsumptionRecord.objects.filter(
+            customer__category=Category.RESIDENTIAL,
+            customer__status=Status.ACTIVE,
+            period__month=month,
+            period__year=2025,
+        )
+        values = list(records.values_list("kwh", flat=True))
+        return sum(values) / len(values)
+
+    # then August and January use more than April and October
+    assert min(mean_for(8), mean_for(1)) > max(mean_for(4), mean_for(10)) * Decimal("1.2")
+
+
+def test_some_large_customers_grow_and_some_shrink(seeded):
+    # given each VIP and key account's last year against the year before
+    changes = []
+    for customer in Customer.objects.active().filter(tier__in=[Tier.VIP, Tier.KEY_ACCOUNT]):
+        kwh = [r.kwh for r in customer.consumption.order_by("period")]
+        changes.append(sum(kwh[12:]) / sum(kwh[:12]))
+    # then
+    assert any(change > Decimal("1.05") for change in changes)
+    assert any(change < Decimal("0.95") for change in changes)
+
+
+def test_if_empty_leaves_existing_customers_alone(seeded):
+    # given a seeded database
+    before = snapshot()
+    # when seeding again with --if-empty and another seed
+    out = io.StringIO()
+    call_command("seed_demo", customers=50, seed=7, if_empty=True, stdout=out)
+    # then nothing changed
+    assert snapshot() == before
+    assert "already" in out.getvalue()
+
+
+def test_seed_refuses_to_add_a_second_county_to_existing_customers(seeded):
+    # given a seeded database / when / then
+    with pytest.raises(CommandError):
+        seed()
+
+
+def test_same_seed_gives_the_same_data(seeded):
+    # given a seeded database and its snapshot
+    first = snapshot()
+    wipe()
+    # when seeding again with the same seed
+    seed()
+    # then
+    assert snapshot() == first
+
+
+def test_another_seed_gives_other_customers(seeded):
+    # given a seeded database and its customers
+    first = snapshot()[0]
+    wipe()
+    # when seeding with another seed
+    seed(seed=12345)
+    # then
+    assert snapshot()[0] != first
