@@ -10,10 +10,33 @@ def portfolios_changed() -> None:
 
 
 def consumption_landed() -> None:
-    """A month of consumption landed. Reclassification joins this chain with the tiering issue."""
-    from managers.tasks import reconcile_assignments_task
+    """A month of consumption landed: queue a reclassification (classification_queued follows)."""
+    from customers.classification import classification_run_start
+    from customers.models import ClassificationRun
 
-    reconcile_assignments_task.delay()
+    classification_run_start(trigger=ClassificationRun.Trigger.CONSUMPTION)
+
+
+def classification_queued(*, run_id: int) -> None:
+    """A reclassification was queued (on demand, monthly, or after consumption landed): classify,
+    then move the customers whose tier changed, then let every other customer find its manager."""
+    from celery import chain
+
+    from customers.classification_tasks import reclassify_customers_task
+    from managers.tasks import reassign_after_classification_task, reconcile_assignments_task
+
+    chain(
+        reclassify_customers_task.si(run_id),
+        reassign_after_classification_task.si(run_id),
+        reconcile_assignments_task.si(),
+    ).delay()
+
+
+def tier_changed(*, customer_ids: list[int]) -> None:
+    """Tiers changed outside a run (a pin): move those customers to a manager of the new role."""
+    from managers.tasks import reassign_customers_task
+
+    reassign_customers_task.delay(customer_ids)
 
 
 def manager_changed(*, manager_id: int) -> None:

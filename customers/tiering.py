@@ -1,7 +1,8 @@
 """The tiering rules of domain.md for one customer, in plain Python.
 
-Used when a single customer is created or edited, and as the reference the set-based
-reclassification must agree with. Thresholds are data (see TierThresholds.default())."""
+Used when a single customer is created or edited, to explain a recorded change in plain words, and
+as the reference the set-based reclassification (customers/classification.py) must agree with.
+Thresholds are data: a TierPolicy version, or TierThresholds.default()."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,6 +13,30 @@ from customers.models import Importance, Tier
 
 TIER_RANK = {Tier.TRANSFORMER_DISTRICT: 0, Tier.COMMUNITY: 0, Tier.KEY_ACCOUNT: 1, Tier.VIP: 2}
 
+# The rules in the order they are tried; a rule's code starts with the tier it gives.
+RULES = (
+    "vip.consumption",
+    "vip.voltage",
+    "vip.importance",
+    "key_account.capacity",
+    "key_account.consumption",
+    "key_account.voltage",
+    "key_account.importance",
+    "community.location",
+    "transformer_district.default",
+)
+PIN_RULE = "manual.pin"
+
+
+def tier_of_rule(rule: str) -> str:
+    return rule.split(".", 1)[0]
+
+
+def keeps_margin(*, current_tier: str | None, tier: str) -> bool:
+    """Whether a customer now in `current_tier` is judged against `tier`'s thresholds less the
+    hysteresis margin: it already sits in that tier or above it, so it would be falling."""
+    return current_tier is not None and TIER_RANK.get(current_tier, 0) >= TIER_RANK[tier]
+
 
 @dataclass(frozen=True)
 class TierThresholds:
@@ -21,6 +46,8 @@ class TierThresholds:
     key_kwh: Decimal
     key_voltage_kv: Decimal
     hysteresis_pct: Decimal
+    vip_importance: str = Importance.LEVEL_1  # "" switches the rule off
+    key_importance: str = Importance.LEVEL_2
 
     @classmethod
     def default(cls) -> "TierThresholds":
@@ -33,11 +60,29 @@ class TierThresholds:
             hysteresis_pct=Decimal("10"),
         )
 
+    @classmethod
+    def from_policy(cls, policy) -> "TierThresholds":
+        return cls(
+            vip_kwh=policy.vip_kwh,
+            vip_voltage_kv=policy.vip_voltage_kv,
+            key_capacity_kva=policy.key_capacity_kva,
+            key_kwh=policy.key_kwh,
+            key_voltage_kv=policy.key_voltage_kv,
+            hysteresis_pct=policy.hysteresis_pct,
+            vip_importance=policy.vip_importance,
+            key_importance=policy.key_importance,
+        )
+
+    @property
+    def keep_factor(self) -> Decimal:
+        """What a numeric threshold is multiplied by for a customer already in (or above) its tier."""
+        return (Decimal(100) - self.hysteresis_pct) / Decimal(100)
+
 
 @dataclass(frozen=True)
 class TierDecision:
     tier: str
-    rule: str  # a stable code, e.g. "key_account.capacity"
+    rule: str  # a stable code from RULES, e.g. "key_account.capacity"
     explanation: str  # the rule in plain words with the customer's measure
 
 
@@ -52,63 +97,143 @@ def decide_tier(
     thresholds: TierThresholds | None = None,
 ) -> TierDecision:
     """Apply the rules in order. With `current_tier`, a customer already above a threshold keeps it
-    until its measure falls below the threshold by more than the hysteresis margin."""
+    until its measure (consumption, capacity) falls below the threshold by more than the hysteresis
+    margin. Voltage and importance are attributes, not measures that wander: no margin for them."""
     t = thresholds or TierThresholds.default()
-
-    def keeps(tier: str) -> Decimal:
-        # The factor a numeric threshold is multiplied by: lower for a customer already in `tier`.
-        if current_tier is not None and TIER_RANK.get(current_tier, 0) >= TIER_RANK[tier]:
-            return (Decimal(100) - t.hysteresis_pct) / Decimal(100)
-        return Decimal(1)
-
-    vip, key = keeps(Tier.VIP), keeps(Tier.KEY_ACCOUNT)
+    vip = t.keep_factor if keeps_margin(current_tier=current_tier, tier=Tier.VIP) else Decimal(1)
+    key = t.keep_factor if keeps_margin(current_tier=current_tier, tier=Tier.KEY_ACCOUNT) else Decimal(1)
     if annual_kwh >= t.vip_kwh * vip:
-        return TierDecision(
-            Tier.VIP,
-            "vip.consumption",
-            _("VIP: annual consumption %(v)s kWh ≥ %(t)s kWh")
-            % {"v": f"{annual_kwh:,.0f}", "t": f"{t.vip_kwh * vip:,.0f}"},
-        )
-    if voltage_kv >= t.vip_voltage_kv:
-        return TierDecision(
-            Tier.VIP,
-            "vip.voltage",
-            _("VIP: supply voltage %(v)s kV ≥ %(t)s kV")
-            % {"v": f"{voltage_kv:g}", "t": f"{t.vip_voltage_kv:g}"},
-        )
-    if importance == Importance.LEVEL_1:
-        return TierDecision(Tier.VIP, "vip.importance", _("VIP: level 1 important customer"))
-    if capacity_kva >= t.key_capacity_kva * key:
-        return TierDecision(
-            Tier.KEY_ACCOUNT,
-            "key_account.capacity",
-            _("Key account: contracted capacity %(v)s kVA ≥ %(t)s kVA")
-            % {"v": f"{capacity_kva:g}", "t": f"{t.key_capacity_kva * key:g}"},
-        )
-    if annual_kwh >= t.key_kwh * key:
-        return TierDecision(
-            Tier.KEY_ACCOUNT,
-            "key_account.consumption",
-            _("Key account: annual consumption %(v)s kWh ≥ %(t)s kWh")
-            % {"v": f"{annual_kwh:,.0f}", "t": f"{t.key_kwh * key:,.0f}"},
-        )
-    if voltage_kv >= t.key_voltage_kv:
-        return TierDecision(
-            Tier.KEY_ACCOUNT,
-            "key_account.voltage",
-            _("Key account: supply voltage %(v)s kV ≥ %(t)s kV")
-            % {"v": f"{voltage_kv:g}", "t": f"{t.key_voltage_kv:g}"},
-        )
-    if importance == Importance.LEVEL_2:
-        return TierDecision(
-            Tier.KEY_ACCOUNT, "key_account.importance", _("Key account: level 2 important customer")
-        )
-    if in_community:
-        return TierDecision(
-            Tier.COMMUNITY, "community.location", _("Community customer: lives in a community")
-        )
+        rule = "vip.consumption"
+    elif voltage_kv >= t.vip_voltage_kv:
+        rule = "vip.voltage"
+    elif t.vip_importance and importance == t.vip_importance:
+        rule = "vip.importance"
+    elif capacity_kva >= t.key_capacity_kva * key:
+        rule = "key_account.capacity"
+    elif annual_kwh >= t.key_kwh * key:
+        rule = "key_account.consumption"
+    elif voltage_kv >= t.key_voltage_kv:
+        rule = "key_account.voltage"
+    elif t.key_importance and importance == t.key_importance:
+        rule = "key_account.importance"
+    elif in_community:
+        rule = "community.location"
+    else:
+        rule = "transformer_district.default"
+    measures = {
+        "annual_kwh": annual_kwh,
+        "voltage_kv": voltage_kv,
+        "capacity_kva": capacity_kva,
+        "importance": importance,
+    }
     return TierDecision(
-        Tier.TRANSFORMER_DISTRICT,
-        "transformer_district.default",
-        _("Transformer-district customer: none of the rules above applies"),
+        tier_of_rule(rule),
+        rule,
+        explain(rule=rule, measures=measures, thresholds=t, current_tier=current_tier),
     )
+
+
+def _number(value) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value if value is not None else 0))
+
+
+def _kwh(value: Decimal) -> str:
+    return f"{value:,.0f}"
+
+
+def _plain(value: Decimal) -> str:
+    return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}".rstrip("0")
+
+
+def explain(*, rule: str, measures: dict, thresholds: TierThresholds, current_tier: str | None) -> str:
+    """The rule in plain words with the measure the customer had and the threshold it was held to,
+    e.g. "Key account: contracted capacity 400 kVA ≥ 315 kVA"."""
+    t = thresholds
+    tier = tier_of_rule(rule)
+    kept = tier in TIER_RANK and keeps_margin(current_tier=current_tier, tier=tier)
+    factor = t.keep_factor if kept else Decimal(1)
+    annual = _number(measures.get("annual_kwh"))
+    voltage = _number(measures.get("voltage_kv"))
+    capacity = _number(measures.get("capacity_kva"))
+    importance_label = dict(Importance.choices).get(measures.get("importance"), measures.get("importance"))
+    margin = (
+        " "
+        + _("(threshold less the %(pct)s %% margin for a customer already in this tier)")
+        % {"pct": _plain(t.hysteresis_pct)}
+        if kept and t.hysteresis_pct
+        else ""
+    )
+    if rule == "vip.consumption":
+        return (
+            _("VIP: annual consumption %(v)s kWh ≥ %(t)s kWh")
+            % {
+                "v": _kwh(annual),
+                "t": _kwh(t.vip_kwh * factor),
+            }
+            + margin
+        )
+    if rule == "vip.voltage":
+        return _("VIP: supply voltage %(v)s kV ≥ %(t)s kV") % {
+            "v": _plain(voltage),
+            "t": _plain(t.vip_voltage_kv),
+        }
+    if rule == "vip.importance":
+        return _("VIP: important customer (%(level)s)") % {"level": importance_label}
+    if rule == "key_account.capacity":
+        return (
+            _("Key account: contracted capacity %(v)s kVA ≥ %(t)s kVA")
+            % {
+                "v": _plain(capacity),
+                "t": _plain(t.key_capacity_kva * factor),
+            }
+            + margin
+        )
+    if rule == "key_account.consumption":
+        return (
+            _("Key account: annual consumption %(v)s kWh ≥ %(t)s kWh")
+            % {
+                "v": _kwh(annual),
+                "t": _kwh(t.key_kwh * factor),
+            }
+            + margin
+        )
+    if rule == "key_account.voltage":
+        return _("Key account: supply voltage %(v)s kV ≥ %(t)s kV") % {
+            "v": _plain(voltage),
+            "t": _plain(t.key_voltage_kv),
+        }
+    if rule == "key_account.importance":
+        return _("Key account: important customer (%(level)s)") % {"level": importance_label}
+    if rule == "community.location":
+        return _(
+            "Community customer: lies in a community and below every VIP and key-account threshold "
+            "(consumption %(v)s kWh, capacity %(c)s kVA, voltage %(u)s kV)"
+        ) % {"v": _kwh(annual), "c": _plain(capacity), "u": _plain(voltage)}
+    if rule == "transformer_district.default":
+        return _(
+            "Transformer-district customer: below every VIP and key-account threshold "
+            "(consumption %(v)s kWh, capacity %(c)s kVA, voltage %(u)s kV) and not in a community"
+        ) % {"v": _kwh(annual), "c": _plain(capacity), "u": _plain(voltage)}
+    return rule
+
+
+def explain_change(change) -> str:
+    """Why a recorded TierChange happened, in plain words, from what it stored."""
+    if change.rule == PIN_RULE:
+        who = change.by.display_name if change.by_id else _("someone")
+        text = _("Pinned by %(who)s: %(reason)s") % {"who": who, "reason": change.note or "-"}
+        until = (change.measures or {}).get("until")
+        if until:
+            text += " " + _("(until %(date)s)") % {"date": until}
+        return text
+    thresholds = TierThresholds.from_policy(change.policy) if change.policy_id else TierThresholds.default()
+    text = explain(
+        rule=change.rule,
+        measures=change.measures or {},
+        thresholds=thresholds,
+        current_tier=change.old_tier or None,
+    )
+    months = (change.measures or {}).get("months")
+    if months and int(months) < 12 and change.rule.endswith(".consumption"):
+        text += " " + _("(annualised from %(n)s months)") % {"n": int(months)}
+    return text

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import import_views, views
+from customers import import_views, tier_views, views
 
 app_name = "customers"
 
@@ -9,4 +9,7 @@ urlpatterns = [
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("imports/", import_views.import_start, name="import"),
     path("imports/<int:pk>/", import_views.import_detail, name="import-detail"),
+    path("tiering/runs/", tier_views.run_list, name="tier-runs"),
+    path("tiering/runs/start/", tier_views.run_start, name="tier-run-start"),
+    path("tiering/runs/<int:pk>/", tier_views.run_detail, name="tier-run"),
 ]

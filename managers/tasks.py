@@ -1,9 +1,29 @@
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
+from managers.reassignment import customers_reassign, reassign_after_run
 from managers.services import assignments_reconcile
+
+TRANSIENT = (ConnectionError, OperationalError, InterfaceError)
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
 def reconcile_assignments_task() -> dict[str, int]:
     """Give customers the manager the rules choose (idempotent: a second run moves nobody)."""
     return assignments_reconcile()
+
+
+@shared_task(
+    acks_late=True, reject_on_worker_lost=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5
+)
+def reassign_after_classification_task(run_id: int) -> dict[str, int]:
+    """Move the customers whose tier changed in a classification run (idempotent)."""
+    return reassign_after_run(run_id=run_id)
+
+
+@shared_task(
+    acks_late=True, reject_on_worker_lost=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5
+)
+def reassign_customers_task(customer_ids: list[int]) -> dict[str, int]:
+    """Move these customers (e.g. one whose tier was pinned) to a manager of their tier's role."""
+    return customers_reassign(customer_ids=customer_ids)

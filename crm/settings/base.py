@@ -4,6 +4,7 @@ environment (see README, "Configuration", and .env.example)."""
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -190,8 +191,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Reclassification: monthly on this day (after the month's consumption normally lands), in chunks of
+# this many customers, each chunk one short transaction.
+RECLASSIFY_DAY_OF_MONTH = env.int("RECLASSIFY_DAY_OF_MONTH", default=5)
+RECLASSIFY_HOUR = env.int("RECLASSIFY_HOUR", default=2)
+RECLASSIFY_CHUNK_SIZE = env.int("RECLASSIFY_CHUNK_SIZE", default=20000)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "crm.common.tasks.heartbeat_task", "schedule": 60.0},
+    "reclassify-monthly": {
+        "task": "customers.classification_tasks.start_scheduled_reclassification_task",
+        "schedule": crontab(minute=0, hour=RECLASSIFY_HOUR, day_of_month=RECLASSIFY_DAY_OF_MONTH),
+    },
+    "reconcile-assignments-hourly": {
+        "task": "managers.tasks.reconcile_assignments_task",
+        "schedule": crontab(minute=15),
+    },
 }
 
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -208,5 +222,7 @@ LOGGING = {
 CRM_HOOKS = {
     "portfolios_changed": "crm.jobs.portfolios_changed",
     "consumption_landed": "crm.jobs.consumption_landed",
+    "classification_queued": "crm.jobs.classification_queued",
+    "tier_changed": "crm.jobs.tier_changed",
     "manager_changed": "crm.jobs.manager_changed",
 }

@@ -1,11 +1,46 @@
 """Template tags showing a customer's tier and why it has it."""
 
 from django import template
+from django.utils.translation import gettext as _
+
+from customers.models import TierPolicy
+from customers.tiering import TierThresholds, decide_tier, explain_change
 
 register = template.Library()
+
+HISTORY_LIMIT = 24
+
+
+def current_reason(customer) -> str:
+    """Why the customer has its tier today, in plain words: the pin, or the rule that holds it
+    there under the policy in force."""
+    if customer.tier_pinned:
+        text = _("Pinned: %(reason)s") % {"reason": customer.tier_pin_reason or "-"}
+        if customer.tier_pinned_until:
+            text += " " + _("(until %(date)s)") % {"date": customer.tier_pinned_until.isoformat()}
+        return text
+    policy = TierPolicy.objects.effective()
+    decision = decide_tier(
+        annual_kwh=customer.annual_consumption_kwh,
+        voltage_kv=customer.voltage_kv,
+        capacity_kva=customer.contracted_capacity_kva,
+        importance=customer.importance,
+        in_community=customer.community_id is not None,
+        current_tier=customer.tier,
+        thresholds=TierThresholds.from_policy(policy) if policy else None,
+    )
+    if decision.tier == customer.tier:
+        return decision.explanation
+    return _("The next reclassification will move this customer: %(why)s") % {"why": decision.explanation}
 
 
 @register.inclusion_tag("customers/_tier_history.html")
 def tier_history(customer):
-    """The customer's tier history with the rule that decided each change, in plain words."""
-    return {"customer": customer, "changes": []}
+    """The customer's tier, why it has it, and its tier history with the rule that decided each
+    change, in plain words."""
+    changes = list(customer.tier_changes.select_related("policy", "by", "run")[:HISTORY_LIMIT])
+    return {
+        "customer": customer,
+        "why": current_reason(customer),
+        "changes": [{"change": c, "why": explain_change(c)} for c in changes],
+    }

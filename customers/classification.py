@@ -1,0 +1,361 @@
+"""Reclassification of every active customer, set-based in the database.
+
+A run walks the customers in primary-key chunks. Each chunk is one transaction that
+1. measures every active, unpinned customer of the chunk from its consumption records (trailing 12
+   months up to its latest period, annualised when fewer months exist),
+2. applies the rules of customers/tiering.py in order, with hysteresis on the way down,
+3. writes the tier (and keeps `annual_consumption_kwh` / `latest_period` current) only where
+   something differs, and a TierChange row only where the tier differs,
+4. adds the chunk's counts to the run and moves the run's cursor (`last_pk`) past the chunk.
+A worker killed mid-chunk leaves that chunk's transaction uncommitted; the retried task finds the run
+`running` and continues after `last_pk`, ending exactly where an uninterrupted run would. Two runs
+never overlap: the database allows one running run (a unique partial constraint), and each chunk
+locks the run's row, so even a duplicate delivery of the same task cannot do a chunk twice."""
+
+# The SQL below is assembled from constants of this module (dialect fragments, rule codes, tier
+# codes); every value from data or a user is a bound parameter.
+# ruff: noqa: S608
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.common import hooks
+from customers.models import ClassificationRun, Customer, TierPolicy
+from customers.tiering import RULES, TIER_RANK, TierThresholds, keeps_margin, tier_of_rule
+
+State = ClassificationRun.State
+
+
+class RunBusy(Exception):
+    """Another run is running; this one must wait its turn."""
+
+
+def chunk_size() -> int:
+    return int(getattr(settings, "RECLASSIFY_CHUNK_SIZE", 20000))
+
+
+def stale_after() -> dt.timedelta:
+    return dt.timedelta(minutes=int(getattr(settings, "RECLASSIFY_STALE_MINUTES", 120)))
+
+
+# ---------------------------------------------------------------- starting a run
+@transaction.atomic
+def classification_run_start(*, trigger: str, by=None) -> tuple[ClassificationRun, bool]:
+    """Queue a reclassification; returns (run, created). A run already waiting is returned instead
+    of a second one: it has not started, so it will see the same data a new one would. The chain
+    of steps (reclassify, then reassign) is enqueued after commit through the hook."""
+    waiting = ClassificationRun.objects.filter(status=State.QUEUED).first()
+    if waiting is not None:
+        return waiting, False
+    try:
+        with transaction.atomic():
+            run = ClassificationRun.objects.create(trigger=trigger, started_by=by)
+    except IntegrityError:  # another request queued one at the same moment
+        return ClassificationRun.objects.get(status=State.QUEUED), False
+    hooks.after_commit("classification_queued", run_id=run.pk)
+    return run, True
+
+
+# ---------------------------------------------------------------- running it
+def classification_run_execute(*, run_id: int, size: int | None = None) -> ClassificationRun:
+    """Run (or resume) a queued or running run to the end, chunk by chunk. Raises RunBusy when
+    another run is running; a finished or failed run is returned as it is."""
+    size = size or chunk_size()
+    run = _begin(run_id)
+    if run.status != State.RUNNING:
+        return run
+    while _next_chunk(run_id, size):
+        pass
+    return ClassificationRun.objects.get(pk=run_id)
+
+
+@transaction.atomic
+def classification_run_fail(*, run_id: int, error: str) -> None:
+    ClassificationRun.objects.filter(pk=run_id, status__in=[State.QUEUED, State.RUNNING]).update(
+        status=State.FAILED, error=error[:4000], finished_at=timezone.now(), updated_at=timezone.now()
+    )
+
+
+def _begin(run_id: int) -> ClassificationRun:
+    with transaction.atomic():
+        run = ClassificationRun.objects.select_for_update().get(pk=run_id)
+        if run.status != State.QUEUED:
+            return run  # running: a retried or redelivered task resumes; done/failed: nothing to do
+        now = timezone.now()
+        other = ClassificationRun.objects.select_for_update().filter(status=State.RUNNING).first()
+        if other is not None:
+            if other.updated_at >= now - stale_after():
+                raise RunBusy(other.pk)
+            other.status, other.finished_at = State.FAILED, now
+            other.error = _("Abandoned: no progress since %(at)s.") % {"at": other.updated_at.isoformat()}
+            other.save(update_fields=["status", "finished_at", "error", "updated_at"])
+        policy = TierPolicy.objects.effective(timezone.localdate())
+        if policy is None:
+            raise RuntimeError("No tier policy is in force: create one before reclassifying.")
+        run.status, run.started_at, run.policy = State.RUNNING, now, policy
+        run.max_pk = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        run.released = Customer.objects.filter(
+            tier_pinned=True, tier_pinned_until__lt=timezone.localdate()
+        ).update(
+            tier_pinned=False, tier_pin_reason="", tier_pinned_until=None, tier_pinned_by=None, updated_at=now
+        )
+        try:
+            with transaction.atomic():
+                run.save()
+        except IntegrityError as exc:  # another run started between our check and our write
+            raise RunBusy(run_id) from exc
+        return run
+
+
+def _next_chunk(run_id: int, size: int) -> bool:
+    """Classify the next chunk of the run; False when the run is finished (or no longer ours)."""
+    with transaction.atomic():
+        run = (
+            ClassificationRun.objects.select_for_update(of=("self",)).select_related("policy").get(pk=run_id)
+        )
+        if run.status != State.RUNNING:
+            return False
+        now = timezone.now()
+        if run.last_pk >= (run.max_pk or 0):
+            run.status, run.finished_at = State.DONE, now
+            run.save(update_fields=["status", "finished_at", "updated_at"])
+            return False
+        lo = run.last_pk
+        hi = _chunk_end(lo, size, run.max_pk)
+        examined, pinned = _count(lo, hi)
+        transitions = classify_range(lo=lo, hi=hi, policy=run.policy, run_id=run.pk, now=now)
+        merged = dict(run.transitions)
+        for (old, new), n in transitions.items():
+            key = f"{old}->{new}"
+            merged[key] = merged.get(key, 0) + n
+        run.transitions = merged
+        run.changed += sum(transitions.values())
+        run.examined += examined
+        run.pinned += pinned
+        run.last_pk = hi
+        run.chunks_done += 1
+        run.save()
+        return True
+
+
+def _chunk_end(lo: int, size: int, max_pk: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM customers_customer WHERE id > %s ORDER BY id LIMIT 1 OFFSET %s", [lo, size - 1]
+        )
+        row = cursor.fetchone()
+    return min(row[0], max_pk) if row else max_pk
+
+
+def _count(lo: int, hi: int) -> tuple[int, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN tier_pinned THEN 1 ELSE 0 END), 0) "
+            "FROM customers_customer WHERE id > %s AND id <= %s AND status = 'active'",
+            [lo, hi],
+        )
+        examined, pinned = cursor.fetchone()
+    return int(examined), int(pinned)
+
+
+# ---------------------------------------------------------------- the SQL of one chunk
+@dataclass(frozen=True)
+class _Dialect:
+    window_start: str  # the first period after the 12 months before `l.latest`
+    tier_of_rule: str
+    in_community_json: str
+    json_object: str
+
+
+_DIALECTS = {
+    "postgresql": _Dialect(
+        window_start="l.latest - INTERVAL '12 months'",
+        tier_of_rule="split_part(d.rule, '.', 1)",
+        in_community_json="(d.in_community = 1)",
+        json_object="jsonb_build_object",
+    ),
+    "sqlite": _Dialect(
+        window_start="date(l.latest, '-12 months')",
+        tier_of_rule="substr(d.rule, 1, instr(d.rule, '.') - 1)",
+        in_community_json="json(CASE WHEN d.in_community = 1 THEN 'true' ELSE 'false' END)",
+        json_object="json_object",
+    ),
+}
+
+
+def _in(tiers) -> str:
+    return "(" + ", ".join(f"'{t}'" for t in sorted(tiers)) + ")"
+
+
+def _rules_case() -> str:
+    """The rules of tiering.decide_tier as one CASE, in the same order; `keep_*` tiers are those a
+    customer is judged against with the hysteresis margin (it already sits in that tier or above)."""
+    keep_vip = _in(t for t in TIER_RANK if keeps_margin(current_tier=t, tier="vip"))
+    keep_key = _in(t for t in TIER_RANK if keeps_margin(current_tier=t, tier="key_account"))
+    conditions = {
+        "vip.consumption": f"m.annual >= CASE WHEN m.old_tier IN {keep_vip} "
+        "THEN %(vip_kwh_keep)s ELSE %(vip_kwh)s END",
+        "vip.voltage": "m.voltage_kv >= %(vip_voltage_kv)s",
+        "vip.importance": "m.importance = %(vip_importance)s",
+        "key_account.capacity": f"m.capacity >= CASE WHEN m.old_tier IN {keep_key} "
+        "THEN %(key_capacity_keep)s ELSE %(key_capacity_kva)s END",
+        "key_account.consumption": f"m.annual >= CASE WHEN m.old_tier IN {keep_key} "
+        "THEN %(key_kwh_keep)s ELSE %(key_kwh)s END",
+        "key_account.voltage": "m.voltage_kv >= %(key_voltage_kv)s",
+        "key_account.importance": "m.importance = %(key_importance)s",
+        "community.location": "m.in_community = 1",
+    }
+    assert list(conditions) + ["transformer_district.default"] == list(RULES)  # noqa: S101
+    whens = "\n".join(f"            WHEN {cond} THEN '{rule}'" for rule, cond in conditions.items())
+    return f"CASE\n{whens}\n            ELSE 'transformer_district.default' END"
+
+
+def decisions_sql(vendor: str) -> str:
+    """One row per active, unpinned customer with lo < id <= hi: its measures, old tier, the rule
+    that decides and the tier it gives."""
+    d = _DIALECTS[vendor]
+    return f"""
+    SELECT d.*, {d.tier_of_rule} AS new_tier FROM (
+        SELECT m.*, {_rules_case()} AS rule
+        FROM (
+            SELECT c.id, c.tier AS old_tier,
+                   COALESCE(a.annual, c.annual_consumption_kwh) AS annual,
+                   COALESCE(a.months, 0) AS months,
+                   COALESCE(a.latest, c.latest_period) AS latest,
+                   c.voltage_kv, c.contracted_capacity_kva AS capacity, c.importance,
+                   CASE WHEN c.community_id IS NULL THEN 0 ELSE 1 END AS in_community
+            FROM customers_customer c
+            LEFT JOIN (
+                SELECT r.customer_id, l.latest, COUNT(*) AS months,
+                       ROUND(SUM(r.kwh) * 12.0 / COUNT(*), 2) AS annual
+                FROM customers_consumptionrecord r
+                JOIN (
+                    SELECT customer_id, MAX(period) AS latest FROM customers_consumptionrecord
+                    WHERE customer_id > %(lo)s AND customer_id <= %(hi)s GROUP BY customer_id
+                ) l ON l.customer_id = r.customer_id
+                WHERE r.customer_id > %(lo)s AND r.customer_id <= %(hi)s AND r.period > {d.window_start}
+                GROUP BY r.customer_id, l.latest
+            ) a ON a.customer_id = c.id
+            WHERE c.id > %(lo)s AND c.id <= %(hi)s AND c.status = 'active' AND NOT c.tier_pinned
+        ) m
+    ) d"""
+
+
+def _measures_json(vendor: str) -> str:
+    d = _DIALECTS[vendor]
+    return (
+        f"{d.json_object}('annual_kwh', d.annual, 'months', d.months, 'capacity_kva', d.capacity, "
+        f"'voltage_kv', d.voltage_kv, 'importance', d.importance, 'in_community', {d.in_community_json})"
+    )
+
+
+_DIFFERS = (
+    "(c.tier <> d.new_tier OR c.annual_consumption_kwh <> d.annual "
+    "OR (d.latest IS NOT NULL AND (c.latest_period IS NULL OR c.latest_period <> d.latest)))"
+)
+_HISTORY_COLUMNS = (
+    "customer_id, old_tier, new_tier, rule, measures, policy_id, run_id, at, note, created_at, updated_at"
+)
+
+
+def _postgresql_sql() -> str:
+    """One statement: decide, update what differs, record the tier changes, count transitions."""
+    return f"""
+    WITH d AS ({decisions_sql("postgresql")}),
+    upd AS (
+        UPDATE customers_customer c
+        SET tier = d.new_tier, annual_consumption_kwh = d.annual, latest_period = d.latest,
+            updated_at = %(now)s
+        FROM d WHERE c.id = d.id AND {_DIFFERS}
+        RETURNING d.*
+    ),
+    ins AS (
+        INSERT INTO customers_tierchange ({_HISTORY_COLUMNS})
+        SELECT d.id, d.old_tier, d.new_tier, d.rule, {_measures_json("postgresql")}, %(policy)s, %(run)s,
+               %(now)s, '', %(now)s, %(now)s
+        FROM upd d WHERE d.old_tier <> d.new_tier
+        RETURNING old_tier, new_tier
+    )
+    SELECT old_tier, new_tier, COUNT(*) FROM ins GROUP BY old_tier, new_tier"""
+
+
+def _sqlite_sql() -> list[str]:
+    """SQLite has no data-modifying CTE: record the changes first (they read the old tiers), then
+    update, then count what this chunk recorded."""
+    return [
+        f"""
+        INSERT INTO customers_tierchange ({_HISTORY_COLUMNS})
+        SELECT d.id, d.old_tier, d.new_tier, d.rule, {_measures_json("sqlite")}, %(policy)s, %(run)s,
+               %(now)s, '', %(now)s, %(now)s
+        FROM ({decisions_sql("sqlite")}) d WHERE d.old_tier <> d.new_tier""",
+        f"""
+        UPDATE customers_customer AS c
+        SET tier = d.new_tier, annual_consumption_kwh = d.annual, latest_period = d.latest,
+            updated_at = %(now)s
+        FROM ({decisions_sql("sqlite")}) d WHERE c.id = d.id AND {_DIFFERS}""",
+        """
+        SELECT old_tier, new_tier, COUNT(*) FROM customers_tierchange
+        WHERE run_id = %(run)s AND customer_id > %(lo)s AND customer_id <= %(hi)s
+        GROUP BY old_tier, new_tier""",
+    ]
+
+
+def threshold_params(policy, *, vendor: str) -> dict:
+    t = TierThresholds.from_policy(policy)
+    k = t.keep_factor
+    params = {
+        "vip_kwh": t.vip_kwh,
+        "vip_kwh_keep": t.vip_kwh * k,
+        "vip_voltage_kv": t.vip_voltage_kv,
+        "vip_importance": t.vip_importance,
+        "key_capacity_kva": t.key_capacity_kva,
+        "key_capacity_keep": t.key_capacity_kva * k,
+        "key_kwh": t.key_kwh,
+        "key_kwh_keep": t.key_kwh * k,
+        "key_voltage_kv": t.key_voltage_kv,
+        "key_importance": t.key_importance,
+    }
+    if vendor == "sqlite":  # SQLite would compare a Decimal bound as text with numbers as text
+        params = {name: float(v) if not isinstance(v, str) else v for name, v in params.items()}
+    return params
+
+
+def classify_range(*, lo: int, hi: int, policy, run_id: int | None, now) -> dict[tuple[str, str], int]:
+    """Classify customers lo < id <= hi in the current transaction; returns the number of tier
+    changes per (old, new) transition."""
+    vendor = connection.vendor
+    if vendor not in _DIALECTS:
+        raise NotImplementedError(f"reclassification has no SQL for {vendor}")
+    params = {
+        **threshold_params(policy, vendor=vendor),
+        "lo": lo,
+        "hi": hi,
+        "policy": policy.pk,
+        "run": run_id,
+        "now": connection.ops.adapt_datetimefield_value(now),
+    }
+    with connection.cursor() as cursor:
+        if vendor == "postgresql":
+            cursor.execute(_postgresql_sql(), params)
+        else:
+            insert, update, count = _sqlite_sql()
+            cursor.execute(insert, params)
+            cursor.execute(update, params)
+            cursor.execute(count, params)
+        return {(old, new): int(n) for old, new, n in cursor.fetchall()}
+
+
+__all__ = [
+    "RunBusy",
+    "classification_run_execute",
+    "classification_run_fail",
+    "classification_run_start",
+    "classify_range",
+    "decisions_sql",
+    "tier_of_rule",
+]

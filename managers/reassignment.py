@@ -1,0 +1,106 @@
+"""Moving customers whose tier changed to a manager of the new tier's role.
+
+Reads what the lower app recorded (a classification run's TierChange rows, or one pinned customer)
+and moves each customer, recording every move as an Assignment with its reason:
+- community and transformer-district customers follow the manager of their territory;
+- VIP and key-account customers go to the least-loaded qualified manager of the matching role in
+  their station, never above the maximum portfolio size;
+- where no manager fits, the customer is left without one: the supervisor's unassigned list.
+A customer whose current manager already serves its tier stays. Running it again moves nobody."""
+
+from collections import Counter, defaultdict
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from customers.models import ClassificationRun, Customer, Status, Tier, TierChange
+from managers.models import ROLE_FOR_TIER, Manager
+from managers.services import TERRITORY_TIERS, ManagerPool, assignments_apply, valid_territory_managers
+
+BATCH = 2000
+
+
+def reassign_after_run(*, run_id: int, by=None) -> dict[str, int]:
+    """Reassign every customer whose tier changed in run `run_id`, in batches of customer ids (one
+    transaction each), and record the counts on the run."""
+    counts: Counter[str] = Counter()
+    pool = ManagerPool()
+    territory_managers = valid_territory_managers()
+    changed = (
+        TierChange.objects.filter(run_id=run_id).order_by("customer_id").values_list("customer_id", flat=True)
+    )
+    last = 0
+    while True:
+        ids = list(changed.filter(customer_id__gt=last).distinct()[:BATCH])
+        if not ids:
+            break
+        counts.update(
+            customers_reassign(customer_ids=ids, by=by, pool=pool, territory_managers=territory_managers)
+        )
+        last = ids[-1]
+    result = {key: counts.get(key, 0) for key in ("moved", "followed_territory", "unassigned", "kept")}
+    ClassificationRun.objects.filter(pk=run_id).update(reassignment=result)
+    return result
+
+
+@transaction.atomic
+def customers_reassign(
+    *, customer_ids: list[int], by=None, pool: ManagerPool | None = None, territory_managers=None
+) -> dict[str, int]:
+    """Give each of these active customers a manager whose role serves its current tier."""
+    pool = pool or ManagerPool()
+    territory_managers = territory_managers or valid_territory_managers()
+    rows = (
+        Customer.objects.select_for_update()
+        .filter(pk__in=customer_ids, status=Status.ACTIVE)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "tier",
+            "station_id",
+            "manager_id",
+            "community__manager_id",
+            "transformer_district__manager_id",
+        )
+    )
+    rows = list(rows)
+    current = dict(
+        Manager.objects.filter(pk__in={r[3] for r in rows if r[3]}, active=True).values_list("pk", "role")
+    )
+    counts = {"moved": 0, "followed_territory": 0, "unassigned": 0, "kept": 0}
+    moves: defaultdict[tuple[int | None, str], list[int]] = defaultdict(list)
+    for customer_id, tier, station_id, manager_id, community_manager, district_manager in rows:
+        role = ROLE_FOR_TIER[tier]
+        label = Tier(tier).label
+        target, reason = None, ""
+        if tier in TERRITORY_TIERS:
+            territory_manager = community_manager if tier == Tier.COMMUNITY else district_manager
+            if territory_manager in territory_managers[TERRITORY_TIERS[tier]]:
+                target = territory_manager
+                reason = _("Tier changed to %(tier)s: follows the manager of its territory") % {"tier": label}
+        if target is None and current.get(manager_id) == role:
+            counts["kept"] += 1
+            continue
+        if target is None and tier not in TERRITORY_TIERS:
+            target = pool.take(station_id=station_id, role=role)
+            reason = _("Tier changed to %(tier)s: least-loaded qualified manager of the station") % {
+                "tier": label
+            }
+        if target == manager_id:
+            counts["kept"] += 1
+            continue
+        if target is None:
+            counts["unassigned"] += 1
+            if manager_id is None:
+                continue  # already on the unassigned list
+            reason = _(
+                "Tier changed to %(tier)s: no qualified manager of that role with room in the station; "
+                "left for the supervisor to assign"
+            ) % {"tier": label}
+        elif tier in TERRITORY_TIERS:
+            counts["followed_territory"] += 1
+        else:
+            counts["moved"] += 1
+        moves[(target, str(reason))].append(customer_id)
+    assignments_apply(moves=moves, by=by)
+    return counts
