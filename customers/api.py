@@ -1,14 +1,32 @@
-"""REST endpoints of the customer base. Views translate HTTP to service calls; rules live in services."""
+"""REST endpoints of the customer base (api.md). Views translate HTTP to service calls; rules live in
+services. Reference data (stations, communities, transformer districts) is readable by every user with
+the view permission and written only with the model permission; customers, their contacts and their
+consumption are narrowed to the user's scope (`visible_to`), and an object outside it answers 404."""
 
 import django_filters
+from django.conf import settings
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.common.permissions import ModelPermissions
+from crm.common.fields import (
+    ModelSerializer,
+    PeriodField,
+    PrimaryKeyRelatedField,
+    ScopedPrimaryKeyRelatedField,
+)
+from crm.common.filters import FILTER_BACKENDS, IdFilter
+from crm.common.permissions import ModelPermissions, model_permissions
 from customers import services
 from customers.consumption import consumption_upsert
 from customers.models import (
@@ -24,8 +42,8 @@ from customers.territories import territory_save
 
 
 # ---------------------------------------------------------------- territories
-class StationSerializer(serializers.ModelSerializer):
-    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+class StationSerializer(ModelSerializer):
+    branch = PrimaryKeyRelatedField(queryset=Branch.objects.all())
 
     class Meta:
         model = Station
@@ -33,15 +51,26 @@ class StationSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
 
+class StationFilter(django_filters.FilterSet):
+    branch = IdFilter()
+
+    class Meta:
+        model = Station
+        fields = ["branch", "code"]
+
+
 class StationViewSet(viewsets.ModelViewSet):
-    queryset = Station.objects.select_related("branch")
+    """Supply stations (供电所). Deleting one still in use answers 409."""
+
+    queryset = Station.objects.all()
     serializer_class = StationSerializer
-    filterset_fields = ["branch", "code"]
+    filter_backends = FILTER_BACKENDS
+    filterset_class = StationFilter
     search_fields = ["code", "name"]
-    ordering_fields = ["code", "name"]
+    ordering_fields = ["code", "name", "created_at"]
 
 
-class TerritorySerializer(serializers.ModelSerializer):
+class TerritorySerializer(ModelSerializer):
     def save(self, **kwargs):
         instance = self.instance or self.Meta.model()
         for name, value in {**self.validated_data, **kwargs}.items():
@@ -74,29 +103,50 @@ class TransformerDistrictSerializer(TerritorySerializer):
         read_only_fields = ["created_at", "updated_at"]
 
 
+class TerritoryFilter(django_filters.FilterSet):
+    station = IdFilter()
+    manager = IdFilter()
+
+    class Meta:
+        model = Community
+        fields = ["station", "manager", "code"]
+
+
 class CommunityViewSet(viewsets.ModelViewSet):
+    """Communities (社区) and the community manager serving each."""
+
     queryset = Community.objects.all()
     serializer_class = CommunitySerializer
-    filterset_fields = ["station", "manager", "code"]
+    filter_backends = FILTER_BACKENDS
+    filterset_class = TerritoryFilter
     search_fields = ["code", "name"]
-    ordering_fields = ["code", "name"]
+    ordering_fields = ["code", "name", "created_at"]
+
+
+class TransformerDistrictFilter(TerritoryFilter):
+    class Meta:
+        model = TransformerDistrict
+        fields = ["station", "manager", "code", "transformer_code"]
 
 
 class TransformerDistrictViewSet(CommunityViewSet):
+    """Transformer districts (台区) and the transformer-district manager serving each."""
+
     queryset = TransformerDistrict.objects.all()
     serializer_class = TransformerDistrictSerializer
+    filterset_class = TransformerDistrictFilter
     search_fields = ["code", "name", "transformer_code"]
+    ordering_fields = ["code", "name", "rated_capacity_kva", "created_at"]
 
 
 # ---------------------------------------------------------------- customers
-class CustomerSerializer(serializers.ModelSerializer):
-    station = serializers.PrimaryKeyRelatedField(queryset=Station.objects.all())
-    community = serializers.PrimaryKeyRelatedField(
-        queryset=Community.objects.all(), required=False, allow_null=True
-    )
-    transformer_district = serializers.PrimaryKeyRelatedField(
+class CustomerSerializer(ModelSerializer):
+    station = PrimaryKeyRelatedField(queryset=Station.objects.all())
+    community = PrimaryKeyRelatedField(queryset=Community.objects.all(), required=False, allow_null=True)
+    transformer_district = PrimaryKeyRelatedField(
         queryset=TransformerDistrict.objects.all(), required=False, allow_null=True
     )
+    latest_period = PeriodField(read_only=True, allow_null=True)
 
     class Meta:
         model = Customer
@@ -140,6 +190,14 @@ class CustomerSerializer(serializers.ModelSerializer):
 
 
 class CustomerFilter(django_filters.FilterSet):
+    manager = IdFilter(help_text="The responsible manager's user id.")
+    station = IdFilter()
+    community = IdFilter()
+    transformer_district = IdFilter()
+    unassigned = django_filters.BooleanFilter(
+        field_name="manager", lookup_expr="isnull", help_text="true: customers without a manager."
+    )
+
     class Meta:
         model = Customer
         fields = [
@@ -153,18 +211,35 @@ class CustomerFilter(django_filters.FilterSet):
             "status",
             "tier_pinned",
             "account_no",
+            "unassigned",
         ]
 
 
+CUSTOMER_SEARCH_FIELDS = ["account_no", "name", "address"]
+CUSTOMER_ORDERING_FIELDS = [
+    "account_no",
+    "name",
+    "tier",
+    "status",
+    "annual_consumption_kwh",
+    "contracted_capacity_kva",
+    "voltage_kv",
+    "created_at",
+    "updated_at",
+]
+
+
 class ConsumptionSerializer(serializers.ModelSerializer):
-    period = serializers.DateField(format="%Y-%m", read_only=True)
+    period = PeriodField(read_only=True)
 
     class Meta:
         model = ConsumptionRecord
         fields = ["period", "kwh", "amount_yuan", "max_demand_kw", "updated_at"]
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(ModelSerializer):
+    customer = ScopedPrimaryKeyRelatedField(queryset=Customer.objects.all())
+
     class Meta:
         model = Contact
         fields = [
@@ -180,12 +255,6 @@ class ContactSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["created_at", "updated_at"]
 
-    def validate_customer(self, customer):
-        # A contact can only be added to a customer the user can see.
-        if not Customer.objects.visible_to(self.context["request"].user).filter(pk=customer.pk).exists():
-            raise serializers.ValidationError(_("No customer with this id."))
-        return customer
-
     def save(self, **kwargs):
         instance = self.instance or Contact()
         for name, value in {**self.validated_data, **kwargs}.items():
@@ -194,48 +263,77 @@ class ContactSerializer(serializers.ModelSerializer):
         return self.instance
 
 
+class CustomerContactSerializer(ContactSerializer):
+    """A contact posted under `customers/{id}/contacts/`: the customer comes from the path."""
+
+    customer = serializers.PrimaryKeyRelatedField(read_only=True)
+
+
 class CustomerViewSet(viewsets.ModelViewSet):
+    """Customers in the user's scope. A customer is closed (`status: closed`), never deleted: its
+    consumption and history stay."""
+
     serializer_class = CustomerSerializer
+    filter_backends = FILTER_BACKENDS
     filterset_class = CustomerFilter
-    search_fields = ["account_no", "name", "address"]
-    ordering_fields = [
-        "account_no",
-        "name",
-        "annual_consumption_kwh",
-        "contracted_capacity_kva",
-        "created_at",
-    ]
-    http_method_names = [
-        "get",
-        "post",
-        "put",
-        "patch",
-        "head",
-        "options",
-    ]  # customers are closed, not deleted
+    search_fields = CUSTOMER_SEARCH_FIELDS
+    ordering_fields = CUSTOMER_ORDERING_FIELDS
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self):
         return Customer.objects.visible_to(self.request.user).order_by("account_no")
 
-    @extend_schema(responses=ConsumptionSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    @extend_schema(responses=ConsumptionSerializer(many=True), filters=False)
+    @action(
+        detail=True,
+        methods=["get"],
+        filter_backends=[],
+        permission_classes=[ModelPermissions, model_permissions(ConsumptionRecord)],
+    )
     def consumption(self, request, pk=None):
+        """The customer's monthly consumption records, newest first."""
         customer = self.get_object()
-        records = customer.consumption.order_by("-period")
-        return Response(ConsumptionSerializer(records, many=True).data)
+        page = self.paginate_queryset(customer.consumption.order_by("-period"))
+        return self.get_paginated_response(ConsumptionSerializer(page, many=True).data)
 
-    @extend_schema(responses=ContactSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    @extend_schema(methods=["GET"], responses=ContactSerializer(many=True), filters=False)
+    @extend_schema(methods=["POST"], request=CustomerContactSerializer, responses={201: ContactSerializer})
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        filter_backends=[],
+        permission_classes=[model_permissions(Contact)],
+    )
     def contacts(self, request, pk=None):
+        """The customer's contacts; POST adds one."""
         customer = self.get_object()
-        return Response(ContactSerializer(customer.contacts.all(), many=True).data)
+        if request.method == "POST":
+            serializer = CustomerContactSerializer(data=request.data, context=self.get_serializer_context())
+            serializer.is_valid(raise_exception=True)
+            contact = serializer.save(customer=customer)
+            return Response(
+                ContactSerializer(contact, context=self.get_serializer_context()).data, status=201
+            )
+        page = self.paginate_queryset(customer.contacts.order_by("-is_primary", "name", "pk"))
+        return self.get_paginated_response(ContactSerializer(page, many=True).data)
+
+
+class ContactFilter(django_filters.FilterSet):
+    customer = IdFilter()
+
+    class Meta:
+        model = Contact
+        fields = ["customer", "is_primary"]
 
 
 class ContactViewSet(viewsets.ModelViewSet):
+    """Contacts of the customers in the user's scope."""
+
     serializer_class = ContactSerializer
-    filterset_fields = ["customer", "is_primary"]
-    search_fields = ["name", "phone"]
-    ordering_fields = ["name", "created_at"]
+    filter_backends = FILTER_BACKENDS
+    filterset_class = ContactFilter
+    search_fields = ["name", "title", "phone", "email"]
+    ordering_fields = ["name", "created_at", "updated_at"]
 
     def get_queryset(self):
         return Contact.objects.visible_to(self.request.user)
@@ -250,33 +348,72 @@ class ConsumptionRowSerializer(serializers.Serializer):
     max_demand_kw = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
 
 
-BulkResultSerializer = inline_serializer(
-    name="ConsumptionBulkResult",
-    fields={
-        "created": serializers.IntegerField(),
-        "updated": serializers.IntegerField(),
-        "rejected": serializers.IntegerField(),
-        "written": serializers.BooleanField(),
-        "errors": serializers.ListField(child=serializers.DictField()),
-    },
+class RowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="1 for the first row of the request")
+    account_no = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), help_text='{"field": ["message"]}'
+    )
+
+
+class BulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    written = serializers.BooleanField(help_text="false: nothing was written")
+    errors = RowErrorSerializer(many=True)
+
+
+BulkRefusal = inline_serializer(
+    name="ConsumptionBulkRefusal",
+    fields={"non_field_errors": serializers.ListField(child=serializers.CharField())},
 )
+
+
+class ConsumptionWritePermissions(ModelPermissions):
+    """An upsert both adds and changes records."""
+
+    perms_map = {
+        **ModelPermissions.perms_map,
+        "POST": ["%(app_label)s.add_%(model_name)s", "%(app_label)s.change_%(model_name)s"],
+    }
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
 
 
 class ConsumptionBulkView(APIView):
     """Upsert many monthly records. All or nothing unless ?partial=true; every bad row is reported."""
 
-    permission_classes = [ModelPermissions]
-    queryset = ConsumptionRecord.objects.none()  # for ModelPermissions: needs add_consumptionrecord
+    permission_classes = [ConsumptionWritePermissions]
+    queryset = ConsumptionRecord.objects.none()  # for the model permissions
     MAX_ROWS = 50000
 
     @extend_schema(
         request=ConsumptionRowSerializer(many=True),
         parameters=[
-            OpenApiParameter("partial", bool, description="write the good rows even if some are bad")
+            OpenApiParameter("partial", bool, description="true: write the good rows even if some are bad")
         ],
-        responses={200: BulkResultSerializer, 400: BulkResultSerializer},
+        responses={
+            200: BulkResultSerializer,
+            400: OpenApiResponse(
+                PolymorphicProxySerializer(
+                    component_name="ConsumptionBulkError",
+                    serializers=[BulkResultSerializer, BulkRefusal],
+                    resource_type_field_name=None,
+                ),
+                description="Rows refused (nothing written unless partial), or a body that is not a "
+                "non-empty list of rows.",
+            ),
+            413: OpenApiResponse(description="The body is larger than the server accepts."),
+        },
     )
     def post(self, request):
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise PayloadTooLarge(_("The request is too large; send a file to imports/ instead."))
         rows = request.data.get("rows") if isinstance(request.data, dict) else request.data
         if not isinstance(rows, list) or not rows:
             return Response({"non_field_errors": [_("Send a non-empty JSON list of rows.")]}, status=400)

@@ -1,27 +1,46 @@
-"""REST endpoints of the manager organization."""
+"""REST endpoints of the manager organization: manager profiles, their portfolios, and the history of
+who served which customer (api.md: `managers/`, `managers/{id}/portfolio/`, `assignments/`)."""
 
+import django_filters
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
+from rest_framework.relations import PKOnlyObject
 
-from customers.api import CustomerSerializer
+from crm.common.fields import ModelSerializer, PrimaryKeyRelatedField, ScopedPrimaryKeyRelatedField
+from crm.common.filters import FILTER_BACKENDS, IdFilter
+from crm.common.permissions import ModelPermissions, model_permissions
+from customers.api import (
+    CUSTOMER_ORDERING_FIELDS,
+    CUSTOMER_SEARCH_FIELDS,
+    CustomerFilter,
+    CustomerSerializer,
+)
 from customers.models import Customer
 from managers.models import Assignment, Manager
-from managers.services import assignment_move, manager_save
+from managers.services import assignment_move, manager_delete, manager_save
 
 User = get_user_model()
 
 
-class ManagerSerializer(serializers.ModelSerializer):
-    id = serializers.IntegerField(source="pk", read_only=True)
-    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
-    name = serializers.CharField(max_length=100, required=False)
-    supervisor = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(), required=False, allow_null=True
+class _SupervisorField(PrimaryKeyRelatedField):
+    """The supervisor's user id, read from the manager's user without loading the supervisor."""
+
+    def get_attribute(self, instance):
+        return PKOnlyObject(pk=instance.user.supervisor_id)
+
+
+class ManagerSerializer(ModelSerializer):
+    id = serializers.IntegerField(source="pk", read_only=True, help_text="the same as `user`")
+    user = PrimaryKeyRelatedField(queryset=User.objects.all(), help_text="the user id; fixed once created")
+    name = serializers.CharField(max_length=100, required=False, help_text="the user's full name")
+    supervisor = _SupervisorField(
+        queryset=User.objects.all(), required=False, allow_null=True, help_text="the supervisor's user id"
     )
-    portfolio_size = serializers.IntegerField(read_only=True)
+    portfolio_size = serializers.IntegerField(read_only=True, help_text="active customers served")
 
     class Meta:
         model = Manager
@@ -49,22 +68,43 @@ class ManagerSerializer(serializers.ModelSerializer):
 
     def create(self, validated_data):
         manager = manager_save(manager=None, by=self.context["request"].user, **validated_data)
-        return Manager.objects.with_portfolio_size().select_related("user").get(pk=manager.pk)
+        return _with_size(manager)
 
     def update(self, instance, validated_data):
         validated_data.pop("user", None)
         manager = manager_save(manager=instance, by=self.context["request"].user, **validated_data)
-        return Manager.objects.with_portfolio_size().select_related("user").get(pk=manager.pk)
+        return _with_size(manager)
+
+
+def _with_size(manager: Manager) -> Manager:
+    return Manager.objects.with_portfolio_size().select_related("user").get(pk=manager.pk)
+
+
+class ManagerFilter(django_filters.FilterSet):
+    station = IdFilter()
+    supervisor = IdFilter(field_name="user__supervisor", help_text="the supervisor's user id")
+
+    class Meta:
+        model = Manager
+        fields = ["role", "station", "supervisor", "active", "qualified", "employee_no"]
 
 
 class ManagerViewSet(viewsets.ModelViewSet):
+    """Manager profiles in the user's scope: a manager sees their own, a supervisor their team's.
+    A profile is removed only when it serves no customer and no territory (else 409): deactivate it
+    (`active: false`) to stop new assignments."""
+
     serializer_class = ManagerSerializer
-    filterset_fields = ["role", "station", "active", "qualified"]
+    filter_backends = FILTER_BACKENDS
+    filterset_class = ManagerFilter
     search_fields = ["employee_no", "user__full_name", "user__username"]
-    ordering_fields = ["employee_no", "role", "portfolio_size"]
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    ordering_fields = ["employee_no", "role", "station", "max_customers", "portfolio_size", "created_at"]
+
+    lookup_value_regex = r"[0-9]+"  # the manager's user id
 
     def get_queryset(self):
+        if self.action == "portfolio":
+            return Customer.objects.visible_to(self.request.user).active().order_by("account_no")
         return (
             Manager.objects.visible_to(self.request.user)
             .with_portfolio_size()
@@ -72,21 +112,37 @@ class ManagerViewSet(viewsets.ModelViewSet):
             .order_by("employee_no")
         )
 
+    def perform_destroy(self, instance):
+        manager_delete(manager=instance, by=self.request.user)
+
+    def get_serializer_class(self):
+        return CustomerSerializer if self.action == "portfolio" else ManagerSerializer
+
     @extend_schema(responses=CustomerSerializer(many=True))
-    @action(detail=True, methods=["get"], filterset_fields=[], search_fields=["account_no", "name"])
+    @action(
+        detail=True,
+        methods=["get"],
+        filterset_class=CustomerFilter,
+        search_fields=CUSTOMER_SEARCH_FIELDS,
+        ordering_fields=CUSTOMER_ORDERING_FIELDS,
+        permission_classes=[ModelPermissions, model_permissions(Manager)],
+    )
     def portfolio(self, request, pk=None):
-        manager = self.get_object()
-        customers = Customer.objects.visible_to(request.user).managed_by(manager.pk).order_by("account_no")
-        customers = self.filter_queryset(customers)
+        """The active customers the manager serves (the ones `portfolio_size` counts)."""
+        manager = get_object_or_404(Manager.objects.visible_to(request.user), pk=pk)
+        self.check_object_permissions(request, manager)
+        customers = self.filter_queryset(self.get_queryset().managed_by(manager.pk))
         page = self.paginate_queryset(customers)
-        return self.get_paginated_response(
-            CustomerSerializer(page, many=True, context={"request": request}).data
-        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-class AssignmentSerializer(serializers.ModelSerializer):
-    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
-    manager = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True)
+class AssignmentSerializer(ModelSerializer):
+    customer = ScopedPrimaryKeyRelatedField(queryset=Customer.objects.all())
+    manager = ScopedPrimaryKeyRelatedField(
+        queryset=Manager.objects.select_related("user"),
+        allow_null=True,
+        help_text="the manager's user id; null leaves the customer without a manager",
+    )
     reason = serializers.CharField(max_length=300)
 
     class Meta:
@@ -94,31 +150,35 @@ class AssignmentSerializer(serializers.ModelSerializer):
         fields = ["id", "customer", "manager", "started_at", "ended_at", "reason", "by", "created_at"]
         read_only_fields = ["started_at", "ended_at", "by", "created_at"]
 
-    def validate_customer(self, customer):
-        if not Customer.objects.visible_to(self.context["request"].user).filter(pk=customer.pk).exists():
-            raise serializers.ValidationError(_("No customer with this id."))
-        return customer
-
-    def validate_manager(self, user):
-        if user is None:
-            return None
-        manager = Manager.objects.visible_to(self.context["request"].user).filter(pk=user.pk).first()
-        if manager is None:
-            raise serializers.ValidationError(_("No manager with this id."))
-        return manager
-
     def create(self, validated_data):
         return assignment_move(by=self.context["request"].user, **validated_data)
+
+
+class AssignmentFilter(django_filters.FilterSet):
+    customer = IdFilter()
+    manager = IdFilter(help_text="the manager's user id")
+    by = IdFilter(help_text="the user id of who made the move")
+    current = django_filters.BooleanFilter(
+        field_name="ended_at", lookup_expr="isnull", help_text="true: only assignments still running"
+    )
+
+    class Meta:
+        model = Assignment
+        fields = ["customer", "manager", "by", "current"]
 
 
 class AssignmentViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    """History of who served which customer; POST moves a customer by hand with a reason."""
+    """History of who served which customer, newest first; POST moves a customer by hand with a reason
+    (supervisors and administrators), to a manager in one's scope whose role serves the customer's
+    tier and whose portfolio is not full."""
 
     serializer_class = AssignmentSerializer
-    filterset_fields = ["customer", "manager"]
-    ordering_fields = ["started_at"]
+    filter_backends = FILTER_BACKENDS
+    filterset_class = AssignmentFilter
+    search_fields = ["customer__account_no", "customer__name", "reason"]
+    ordering_fields = ["started_at", "ended_at"]
 
     def get_queryset(self):
         return Assignment.objects.visible_to(self.request.user)

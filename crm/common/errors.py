@@ -1,10 +1,22 @@
-"""One error shape for the API: DRF's `{"field": ["message"]}` for validation, `{"detail": ...}`
-otherwise, 409 for state conflicts. Django's own errors raised by services become 400s, never 500s."""
+"""One error shape for the API (api.md, "Errors").
 
+- 400 `{"field": ["message"]}` for validation (`non_field_errors` when no single field is at fault);
+- 401/403/404/405/429 `{"detail": "message"}` as DRF answers them;
+- 409 `{"detail": "message"}` for a state conflict.
+
+Services raise Django's `ValidationError` (or `ServiceError`); both become the 400 shape here, so a
+rule refuses the same way in the browser and over the API. An `IntegrityError` that validation did
+not foresee (two requests racing for the same unique value, deleting a station still in use) is a
+conflict with existing data: 409, never a 500. `add_error_responses` writes these shapes into the
+OpenAPI schema, which must describe every response the server sends."""
+
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -23,17 +35,92 @@ class ServiceError(Exception):
         self.field = field
 
 
+def _field(name: str | None) -> str:
+    return api_settings.NON_FIELD_ERRORS_KEY if name in (None, NON_FIELD_ERRORS) else name
+
+
 def _as_drf(exc: Exception) -> Exception:
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
-            return exceptions.ValidationError(exc.message_dict)
-        return exceptions.ValidationError({"non_field_errors": exc.messages})
+            return exceptions.ValidationError({_field(name): msgs for name, msgs in exc.message_dict.items()})
+        return exceptions.ValidationError({_field(None): exc.messages})
     if isinstance(exc, ServiceError):
-        return exceptions.ValidationError({exc.field or "non_field_errors": [exc.message]})
+        return exceptions.ValidationError({_field(exc.field): [exc.message]})
+    if isinstance(exc, ProtectedError | RestrictedError):
+        return Conflict(_("This object is still in use by other records and cannot be deleted."))
     if isinstance(exc, IntegrityError):
         return Conflict(_("This conflicts with data that already exists."))
+    if isinstance(exc, ObjectDoesNotExist):
+        return exceptions.NotFound()
     return exc
 
 
 def exception_handler(exc, context):
     return drf_exception_handler(_as_drf(exc), context)
+
+
+# ---------------------------------------------------------------- the error shapes in the schema
+ERROR_COMPONENTS = {
+    "ErrorDetail": {
+        "type": "object",
+        "description": "Any error that is not about particular fields (401, 403, 404, 405, 409, 429).",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    },
+    "ValidationError": {
+        "type": "object",
+        "description": 'Invalid input: {"field": ["message", ...]}; "non_field_errors" when no single '
+        'field is at fault; a malformed body or query answers {"detail": "message"}.',
+        "additionalProperties": {"oneOf": [{"type": "array", "items": {}}, {"type": "string"}]},
+    },
+}
+_REF = "#/components/schemas/"
+_ERRORS = {
+    "400": ("ValidationError", "Invalid input."),
+    "401": ("ErrorDetail", "Not authenticated."),
+    "403": ("ErrorDetail", "Not allowed: the user lacks the permission."),
+    "404": ("ErrorDetail", "Not found, or outside the user's scope."),
+    "409": ("ErrorDetail", "Conflicts with the object's state or with existing data."),
+    "429": ("ErrorDetail", "Too many requests; retry later."),
+}
+
+
+def _error_codes(path: str, method: str, operation: dict) -> list[str]:
+    codes = []
+    has_input = method in {"post", "put", "patch"} or any(
+        p.get("in") == "query" for p in operation.get("parameters", [])
+    )
+    if has_input:
+        codes.append("400")
+    if any(operation.get("security") or []):  # an operation open to all declares no security
+        codes += ["401", "403"]
+    if "{" in path or any(p.get("name") == "page" for p in operation.get("parameters", [])):
+        codes.append("404")  # the object, or a page past the last one
+    if method in {"post", "put", "patch", "delete"}:
+        codes.append("409")
+    codes.append("429")
+    return codes
+
+
+def add_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: document the error answers of every operation."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in ERROR_COMPONENTS.items():
+        schemas.setdefault(name, schema)
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            if operation.get("x-no-error-responses"):
+                operation.pop("x-no-error-responses")
+                continue
+            for code in _error_codes(path, method, operation):
+                component, description = _ERRORS[code]
+                operation["responses"].setdefault(
+                    code,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": {"$ref": _REF + component}}},
+                    },
+                )
+    return result

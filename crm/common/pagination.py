@@ -1,8 +1,49 @@
+"""The one pagination of the API (api.md, "Lists are paginated").
+
+`{"count", "next", "previous", "results"}` with `?page=` and `?page_size=`. Decisions on odd input,
+so that a client never sees a 500 and never silently gets something else than it asked for:
+- `page_size` above 500 is clamped to 500 (DRF semantics: a cut-off, not an error);
+- `page` or `page_size` that is not a positive whole number answers 400 `{"page": ["..."]}`;
+- a well-formed `page` past the last page answers 404 (that page does not exist), as in DRF.
+"""
+
+from django.utils.translation import gettext_lazy as _
 from rest_framework import pagination
+from rest_framework.exceptions import ValidationError
+
+MAX_PAGE_SIZE = 500
+
+
+def _positive_int(raw: str) -> int | None:
+    raw = raw.strip()
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    number = int(raw)
+    return number if number >= 1 else None
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    """`{"count", "next", "previous", "results"}` with ?page= and ?page_size= (at most 500)."""
-
     page_size_query_param = "page_size"
-    max_page_size = 500
+    max_page_size = MAX_PAGE_SIZE
+    page_query_description = _("A page number within the paginated result set (1 is the first).")
+    page_size_query_description = _("Number of results per page (at most 500).")
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None or raw == "":
+            return self.page_size
+        number = _positive_int(raw)
+        if number is None:
+            raise ValidationError({self.page_size_query_param: [_("Enter a whole number from 1 to 500.")]})
+        return min(number, self.max_page_size)
+
+    def get_page_number(self, request, paginator):
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None or raw == "":
+            return 1
+        if raw in self.last_page_strings:
+            return paginator.num_pages
+        number = _positive_int(raw)
+        if number is None:
+            raise ValidationError({self.page_query_param: [_("Enter a whole number of at least 1.")]})
+        return number
