@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from crm.accounts.api import TokenView
 from crm.common.health import HealthView
 from customers import api as customers_api
+from customers import tier_api
 from customers.import_api import ImportViewSet
 from managers import api as managers_api
 from training import api as training_api
@@ -27,6 +28,7 @@ SCHEMA_SETTINGS = {
         "ImportJobStatusEnum": "customers.models.ImportJob.State",
         "CourseCategoryEnum": "training.models.Category",
         "ManagerRoleEnum": "managers.models.Role",
+        "ClassificationRunStatusEnum": "customers.models.ClassificationRun.State",
         "ServiceStatusEnum": ["ok", "down"],
     },
 }
@@ -42,6 +44,8 @@ router.register("contacts", customers_api.ContactViewSet, basename="contact")
 router.register("imports", ImportViewSet, basename="import")
 router.register("managers", managers_api.ManagerViewSet, basename="manager")
 router.register("assignments", managers_api.AssignmentViewSet, basename="assignment")
+router.register("tier-policies", tier_api.TierPolicyViewSet, basename="tier-policy")
+router.register("classification-runs", tier_api.ClassificationRunViewSet, basename="classification-run")
 router.register("courses", training_api.CourseViewSet, basename="course")
 router.register("training-records", training_api.TrainingRecordViewSet, basename="training-record")
 
@@ -49,6 +53,10 @@ urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("consumption/bulk/", customers_api.ConsumptionBulkView.as_view(), name="consumption-bulk"),
     path("training-compliance/", training_api.TrainingComplianceView.as_view(), name="training-compliance"),
+    path(
+        "customers/<int:pk>/tier-history/", tier_api.TierHistoryView.as_view(), name="customer-tier-history"
+    ),
+    path("customers/<int:pk>/pin-tier/", tier_api.PinTierView.as_view(), name="customer-pin-tier"),
     path("health/", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(custom_settings=SCHEMA_SETTINGS), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -130,7 +130,7 @@ def assignments_reconcile(*, by=None, limit: int = 20000) -> dict[str, int]:
     counts = {"followed_territory": 0, "assigned": 0, "unassigned": 0}
     moves: defaultdict[tuple[int | None, str], list[int]] = defaultdict(list)
 
-    territory_managers = _valid_territory_managers()
+    territory_managers = valid_territory_managers()
     for tier, field in TERRITORY_TIERS.items():
         rows = (
             Customer.objects.active()
@@ -153,30 +153,53 @@ def assignments_reconcile(*, by=None, limit: int = 20000) -> dict[str, int]:
         .values_list("pk", "station_id", "tier", "community__manager_id", "transformer_district__manager_id")
         .order_by("pk")[:limit]
     )
-    pools: dict[tuple[int, str], list[list[int]]] = {}
+    pool = ManagerPool()
     for customer_id, station_id, tier, community_manager, district_manager in pending:
         if (tier == Tier.COMMUNITY and community_manager) or (
             tier == Tier.TRANSFORMER_DISTRICT and district_manager
         ):
             counts["unassigned"] += 1  # its territory has a manager who cannot take it (inactive, wrong role)
             continue
-        key = (station_id, ROLE_FOR_TIER[tier])
-        if key not in pools:
-            pools[key] = [
-                [m.user_id, load, m.max_customers]
-                for m, load in managers_with_room(station_id=station_id, role=key[1])
-            ]
-        pool = pools[key]
-        if not pool:
+        manager_id = pool.take(station_id=station_id, role=ROLE_FOR_TIER[tier])
+        if manager_id is None:
             counts["unassigned"] += 1
             continue
+        moves[(manager_id, str(_("Least-loaded qualified manager of the station")))].append(customer_id)
+        counts["assigned"] += 1
+
+    assignments_apply(moves=moves, by=by)
+    return counts
+
+
+class ManagerPool:
+    """The least-loaded qualified manager of a role in a station, never above the maximum portfolio
+    size, with each manager's load kept current as customers are given out (one query per
+    station and role)."""
+
+    def __init__(self) -> None:
+        self._pools: dict[tuple[int, str], list[list[int]]] = {}
+
+    def take(self, *, station_id: int, role: str) -> int | None:
+        """The user id of the manager who takes one more customer, or None when nobody has room."""
+        key = (station_id, role)
+        if key not in self._pools:
+            self._pools[key] = [
+                [m.user_id, load, m.max_customers]
+                for m, load in managers_with_room(station_id=station_id, role=role)
+            ]
+        pool = self._pools[key]
+        if not pool:
+            return None
         entry = min(pool, key=lambda e: (e[1], e[0]))
         entry[1] += 1
         if entry[1] >= entry[2]:
             pool.remove(entry)
-        moves[(entry[0], str(_("Least-loaded qualified manager of the station")))].append(customer_id)
-        counts["assigned"] += 1
+        return entry[0]
 
+
+def assignments_apply(*, moves: dict[tuple[int | None, str], list[int]], by=None) -> None:
+    """Write many moves at once: {(manager user id or None, reason): [customer ids]} closes each
+    customer's current assignment, opens the new one with its reason and sets the manager."""
     now = timezone.now()
     for (manager_id, reason), customer_ids in moves.items():
         Assignment.objects.filter(customer_id__in=customer_ids, ended_at__isnull=True).update(
@@ -189,10 +212,9 @@ def assignments_reconcile(*, by=None, limit: int = 20000) -> dict[str, int]:
             ]
         )
         Customer.objects.filter(pk__in=customer_ids).update(manager_id=manager_id, updated_at=now)
-    return counts
 
 
-def _valid_territory_managers() -> dict[str, set[int]]:
+def valid_territory_managers() -> dict[str, set[int]]:
     """User ids that may serve each kind of territory: active managers of the matching role."""
     managers = Manager.objects.filter(active=True, role__in=[ROLE_FOR_TIER[t] for t in TERRITORY_TIERS])
     by_role = defaultdict(set)
