@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("crm.common.urls")),
     path("customers/", include("customers.urls")),
     path("managers/", include("managers.urls")),
+    path("training/", include("training.urls")),
 ]

@@ -97,9 +97,6 @@ class TrainingRecordSerializer(serializers.ModelSerializer):
     )
     manager_name = serializers.CharField(source="manager.user.display_name", read_only=True)
     course_title = serializers.CharField(source="course.title", read_only=True)
-    course_category = serializers.ChoiceField(
-        source="course.category", choices=Category.choices, read_only=True
-    )
 
     class Meta:
         model = TrainingRecord
@@ -109,7 +106,6 @@ class TrainingRecordSerializer(serializers.ModelSerializer):
             "manager_name",
             "course",
             "course_title",
-            "course_category",
             "session",
             "session_date",
             "hours",

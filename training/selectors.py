@@ -45,6 +45,11 @@ class ComplianceRow:
     def hours_total(self) -> Decimal:
         return sum(self.hours.values(), ZERO)
 
+    @property
+    def hours_columns(self) -> list[tuple[str, Decimal]]:
+        """(category label, hours) in the order of Category: the report's columns."""
+        return [(label, self.hours[value]) for value, label in Category.choices]
+
 
 @dataclass
 class ComplianceSummary:
@@ -170,6 +175,10 @@ class ManagerTraining:
     @property
     def qualified(self) -> bool:
         return not self.missing
+
+    @property
+    def required_passed(self) -> int:
+        return len(self.required) - len(self.missing)
 
 
 def manager_training(*, manager: Manager, year: int) -> ManagerTraining:
