@@ -55,7 +55,7 @@ class SessionResultsForm(forms.Form):
     """Step two: the session's date, place and trainer, and for each manager on the roster an
     "attended" box and a score. Only the roster's managers are read from the POST."""
 
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     place = forms.CharField(label=_("Place"), max_length=200)
     trainer = forms.CharField(label=_("Trainer"), max_length=100)
 

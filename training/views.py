@@ -22,7 +22,7 @@ from customers.models import Station
 from managers.models import Manager
 from training.exports import compliance_workbook
 from training.forms import ComplianceFilterForm, SessionCourseForm, SessionResultsForm
-from training.models import Category, Session, TrainingRecord
+from training.models import Category, Result, Session, TrainingRecord
 from training.selectors import (
     compliance,
     compliance_filter_choices,
@@ -193,10 +193,17 @@ def session_record(request):
         recent = (
             Session.objects.filter(records__manager__in=visible)
             .select_related("course")
-            .annotate(attendees=Count("records", distinct=True))
+            .annotate(
+                attended=Count("records", filter=~Q(records__result=Result.ENROLLED), distinct=True),
+                enrolled=Count("records", filter=Q(records__result=Result.ENROLLED), distinct=True),
+            )
             .order_by("-date", "-id")[:10]
         )
-        return render(request, "training/session_pick.html", {"picker": picker, "recent": recent})
+        return render(
+            request,
+            "training/session_pick.html",
+            {"picker": picker, "recent": recent, "today": timezone.localdate()},
+        )
 
     roster = _roster(request.user, course, station, session)
     existing = (
@@ -244,8 +251,9 @@ def session_record(request):
             "trainer": session.trainer if session else "",
         }
         for manager_id, record in existing.items():
-            initial[f"attended_{manager_id}"] = True
-            initial[f"score_{manager_id}"] = record.score
+            if record.result != Result.ENROLLED:  # an enrolment is not attendance
+                initial[f"attended_{manager_id}"] = True
+                initial[f"score_{manager_id}"] = record.score
         form = SessionResultsForm(initial=initial, course=course, roster=roster)
         if session is not None:
             _fix_session_fields(form, session)
@@ -256,6 +264,7 @@ def session_record(request):
             "form": form,
             "course": course,
             "session": session,
+            "upcoming": session is not None and session.date > timezone.localdate(),
             "station": station,
             "rows": [
                 (manager, attended, score, passed_before.get(manager.pk))

@@ -5,7 +5,9 @@ import datetime as dt
 from io import BytesIO
 
 import pytest
+from django.contrib import messages
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from managers.models import Manager, Role
@@ -279,7 +281,7 @@ def test_bad_entry_reshows_the_form_and_writes_nothing(client, world, courses, e
     # then the form comes back with the error on A's field and a message, and nothing is written
     assert response.status_code == 400
     assert f"{error_field}_{world.manager_a.pk}" in response.context["form"].errors
-    assert any("Nothing was saved" in str(m) or "未保存" in str(m) for m in response.context["messages"])
+    assert [m.level for m in response.context["messages"]] == [messages.ERROR]
     assert not TrainingRecord.objects.exists()
     assert not Session.objects.exists()
 
@@ -382,3 +384,18 @@ def test_saving_results_queries_do_not_grow_with_the_team(
         response = _post_results(client, courses["billing"], data)
     assert response.status_code == 302
     assert TrainingRecord.objects.count() == team_size
+
+
+def test_an_upcoming_sessions_enrolments_are_not_shown_as_attendance(client, world, courses):
+    # given manager A enrolled in a session next week
+    next_week = timezone.localdate() + dt.timedelta(days=7)
+    session = SessionFactory(course=courses["billing"], date=next_week)
+    TrainingRecordFactory(
+        manager=world.manager_a, course=courses["billing"], session=session, result="enrolled", score=None
+    )
+    client.force_login(world.supervisor)
+    response = client.get(reverse("training:session-record"), {"session": session.pk})
+    # then A is not ticked, and the page offers no save until the session has taken place
+    assert response.context["upcoming"]
+    assert not response.context["form"][f"attended_{world.manager_a.pk}"].value()
+    assert 'name="save"' not in response.content.decode()
