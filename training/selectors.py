@@ -211,5 +211,5 @@ def manager_training(*, manager: Manager, year: int) -> ManagerTraining:
 
 def training_hours(*, manager_ids, year: int) -> dict[int, dict[str, Decimal]]:
     """Evidence for other apps (the appraisal page shows it, unscored): hours trained in `year` per
-    manager id and category. One query."""
+    manager id and category; a manager without training that year is absent. One query."""
     return dict(hours_by_category(managers=list(manager_ids), year=year))
