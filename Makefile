@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PORT ?= 8000
 
-.PHONY: install run test lint format migrations-check check-deploy messages seed bench clean
+.PHONY: install run test lint format migrations-check check-deploy messages seed bench bench-reclassify clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ messages: install
 seed: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+
+## bench-reclassify: the reclassification job against one SQL statement on PostgreSQL, 1,000,000
+## customers x 12 months (a database of its own; BENCH_ARGS="--customers 100000" for a quick one)
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench
+bench-reclassify: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/reclassify.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache

@@ -29,6 +29,7 @@ from customers.models import ClassificationRun, Customer, TierPolicy
 from customers.tiering import RULES, TIER_RANK, TierThresholds, keeps_margin, tier_of_rule
 
 State = ClassificationRun.State
+WORK_MEM = "64MB"
 
 
 class RunBusy(Exception):
@@ -166,7 +167,7 @@ def _count(lo: int, hi: int) -> tuple[int, int]:
 # ---------------------------------------------------------------- the SQL of one chunk
 @dataclass(frozen=True)
 class _Dialect:
-    window_start: str  # the first period after the 12 months before `l.latest`
+    window_start: str  # periods after this lie in the 12 months up to `w.latest`
     tier_of_rule: str
     in_community_json: str
     json_object: str
@@ -174,13 +175,13 @@ class _Dialect:
 
 _DIALECTS = {
     "postgresql": _Dialect(
-        window_start="l.latest - INTERVAL '12 months'",
+        window_start="w.latest - INTERVAL '12 months'",
         tier_of_rule="split_part(d.rule, '.', 1)",
         in_community_json="(d.in_community = 1)",
         json_object="jsonb_build_object",
     ),
     "sqlite": _Dialect(
-        window_start="date(l.latest, '-12 months')",
+        window_start="date(w.latest, '-12 months')",
         tier_of_rule="substr(d.rule, 1, instr(d.rule, '.') - 1)",
         in_community_json="json(CASE WHEN d.in_community = 1 THEN 'true' ELSE 'false' END)",
         json_object="json_object",
@@ -231,15 +232,17 @@ def decisions_sql(vendor: str) -> str:
                    CASE WHEN c.community_id IS NULL THEN 0 ELSE 1 END AS in_community
             FROM customers_customer c
             LEFT JOIN (
-                SELECT r.customer_id, l.latest, COUNT(*) AS months,
-                       ROUND(SUM(r.kwh) * 12.0 / COUNT(*), 2) AS annual
-                FROM customers_consumptionrecord r
-                JOIN (
-                    SELECT customer_id, MAX(period) AS latest FROM customers_consumptionrecord
-                    WHERE customer_id > %(lo)s AND customer_id <= %(hi)s GROUP BY customer_id
-                ) l ON l.customer_id = r.customer_id
-                WHERE r.customer_id > %(lo)s AND r.customer_id <= %(hi)s AND r.period > {d.window_start}
-                GROUP BY r.customer_id, l.latest
+                SELECT w.customer_id, MAX(w.latest) AS latest,
+                       COUNT(CASE WHEN w.period > {d.window_start} THEN 1 END) AS months,
+                       ROUND(SUM(CASE WHEN w.period > {d.window_start} THEN w.kwh END) * 12.0
+                             / COUNT(CASE WHEN w.period > {d.window_start} THEN 1 END), 2) AS annual
+                FROM (
+                    SELECT r.customer_id, r.period, r.kwh,
+                           MAX(r.period) OVER (PARTITION BY r.customer_id) AS latest
+                    FROM customers_consumptionrecord r
+                    WHERE r.customer_id > %(lo)s AND r.customer_id <= %(hi)s
+                ) w
+                GROUP BY w.customer_id
             ) a ON a.customer_id = c.id
             WHERE c.id > %(lo)s AND c.id <= %(hi)s AND c.status = 'active' AND NOT c.tier_pinned
         ) m
@@ -341,6 +344,9 @@ def classify_range(*, lo: int, hi: int, policy, run_id: int | None, now) -> dict
     }
     with connection.cursor() as cursor:
         if vendor == "postgresql":
+            # Enough memory for one chunk's window and aggregate without spilling to disk; LOCAL:
+            # for this transaction only.
+            cursor.execute("SET LOCAL work_mem = %s", [WORK_MEM])
             cursor.execute(_postgresql_sql(), params)
         else:
             insert, update, count = _sqlite_sql()

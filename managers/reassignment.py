@@ -51,7 +51,7 @@ def customers_reassign(
     pool = pool or ManagerPool()
     territory_managers = territory_managers or valid_territory_managers()
     rows = (
-        Customer.objects.select_for_update()
+        Customer.objects.select_for_update(of=("self",))
         .filter(pk__in=customer_ids, status=Status.ACTIVE)
         .order_by("pk")
         .values_list(
@@ -86,7 +86,7 @@ def customers_reassign(
             reason = _("Tier changed to %(tier)s: least-loaded qualified manager of the station") % {
                 "tier": label
             }
-        if target == manager_id:
+        if target is not None and target == manager_id:
             counts["kept"] += 1
             continue
         if target is None:

@@ -1,0 +1,111 @@
+"""Customers whose tier changed move to a manager of the new tier's role, with the reason recorded."""
+
+from decimal import Decimal
+
+import pytest
+from django.utils.translation import gettext as _
+
+from customers.models import Customer, Tier
+from managers.models import Assignment, Role
+from managers.reassignment import reassign_after_run
+from tests.customers.tiering_helpers import reclassify
+from tests.factories import CommunityFactory, CustomerFactory, ManagerFactory, StationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def station():
+    return StationFactory()
+
+
+def vip_customer(station, **fields):
+    """A customer served by a key-account manager that the next run makes VIP (110 kV)."""
+    return CustomerFactory(station=station, tier=Tier.KEY_ACCOUNT, voltage_kv=Decimal("110"), **fields)
+
+
+def test_changed_customer_moves_to_least_loaded_qualified_manager_of_the_new_role(station):
+    # Given two qualified VIP managers, one busier, an unqualified idle one, and a key account turning VIP
+    key_manager = ManagerFactory(station=station, role=Role.KEY_ACCOUNT_MANAGER)
+    busy = ManagerFactory(station=station, role=Role.VIP_MANAGER)
+    CustomerFactory(station=station, tier=Tier.VIP, voltage_kv=Decimal("220"), manager=busy.user)
+    idle = ManagerFactory(station=station, role=Role.VIP_MANAGER)
+    ManagerFactory(station=station, role=Role.VIP_MANAGER, qualified=False)
+    customer = vip_customer(station, manager=key_manager.user)
+    # When reclassified and reassigned
+    run = reclassify()
+    counts = reassign_after_run(run_id=run.pk)
+    # Then it moves to the idle qualified VIP manager, with the reason in the history
+    customer.refresh_from_db()
+    assert customer.manager_id == idle.pk
+    assignment = Assignment.objects.current().get(customer=customer)
+    assert assignment.reason == _(
+        "Tier changed to %(tier)s: least-loaded qualified manager of the station"
+    ) % {"tier": Tier.VIP.label}
+    assert counts == {"moved": 1, "followed_territory": 0, "unassigned": 0, "kept": 0}
+    run.refresh_from_db()
+    assert run.reassignment == counts
+
+
+def test_manager_with_a_full_portfolio_receives_no_one(station):
+    full = ManagerFactory(station=station, role=Role.VIP_MANAGER, max_customers=1)
+    CustomerFactory(station=station, tier=Tier.VIP, voltage_kv=Decimal("220"), manager=full.user)
+    customer = vip_customer(station)
+    counts = reassign_after_run(run_id=reclassify().pk)
+    customer.refresh_from_db()
+    assert customer.manager_id is None
+    assert counts["unassigned"] == 1
+
+
+def test_customer_no_manager_fits_goes_to_the_unassigned_list_with_a_reason(station):
+    key_manager = ManagerFactory(station=station, role=Role.KEY_ACCOUNT_MANAGER)
+    customer = vip_customer(station, manager=key_manager.user)
+    reassign_after_run(run_id=reclassify().pk)
+    customer.refresh_from_db()
+    assert customer.manager_id is None
+    current = Assignment.objects.current().get(customer=customer)
+    assert current.manager_id is None
+    assert current.reason
+
+
+def test_customer_falling_to_community_follows_the_community_manager(station):
+    community_manager = ManagerFactory(station=station, role=Role.COMMUNITY_MANAGER)
+    community = CommunityFactory(station=station, manager=community_manager.user)
+    key_manager = ManagerFactory(station=station, role=Role.KEY_ACCOUNT_MANAGER)
+    customer = CustomerFactory(
+        station=station, community=community, tier=Tier.KEY_ACCOUNT, manager=key_manager.user
+    )
+    counts = reassign_after_run(run_id=reclassify().pk)
+    customer.refresh_from_db()
+    assert (customer.tier, customer.manager_id) == (Tier.COMMUNITY, community_manager.pk)
+    assert counts["followed_territory"] == 1
+
+
+def test_territory_follow_ignores_the_portfolio_maximum(station):
+    community_manager = ManagerFactory(station=station, role=Role.COMMUNITY_MANAGER, max_customers=0)
+    community = CommunityFactory(station=station, manager=community_manager.user)
+    customer = CustomerFactory(station=station, community=community, tier=Tier.KEY_ACCOUNT)
+    reassign_after_run(run_id=reclassify().pk)
+    customer.refresh_from_db()
+    assert customer.manager_id == community_manager.pk
+
+
+def test_reassignment_only_touches_customers_the_run_changed(station):
+    ManagerFactory(station=station, role=Role.VIP_MANAGER)
+    untouched = CustomerFactory(station=station, tier=Tier.TRANSFORMER_DISTRICT)  # unchanged, no manager
+    reassign_after_run(run_id=reclassify().pk)
+    untouched.refresh_from_db()
+    assert untouched.manager_id is None
+    assert not Assignment.objects.filter(customer=untouched).exists()
+
+
+def test_reassigning_the_same_run_again_moves_nobody(station):
+    ManagerFactory(station=station, role=Role.VIP_MANAGER)
+    customer = vip_customer(station)
+    run = reclassify()
+    reassign_after_run(run_id=run.pk)
+    before = Assignment.objects.count()
+    counts = reassign_after_run(run_id=run.pk)
+    assert Assignment.objects.count() == before
+    assert counts == {"moved": 0, "followed_territory": 0, "unassigned": 0, "kept": 1}
+    assert Customer.objects.get(pk=customer.pk).manager_id is not None
