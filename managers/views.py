@@ -1,14 +1,56 @@
-"""Browser pages for supervisors (placeholder until the pages land)."""
+"""Browser pages of the manager organization: a supervisor's team with portfolio sizes by tier, and
+one manager's profile with their portfolio.
+
+Both read through `Manager.objects.visible_to(user)`: an account manager sees only themself, a
+supervisor the managers below them, and a manager outside the user's scope answers 404."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
+
+from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
+from customers.models import Customer, Tier
+from customers.views import list_columns, paginate
+from managers.forms import TeamFilterForm
+from managers.models import Manager
+from managers.selectors import portfolio_tier_annotations, tier_counts
 
 
 @login_required
+@require_safe
 def team(request):
-    return HttpResponse("team")
+    form = TeamFilterForm(request.GET)
+    form.is_valid()  # invalid filters are shown on their fields and ignored
+    managers = (
+        form.filter(Manager.objects.visible_to(request.user))
+        .select_related("user", "station")
+        .annotate(**portfolio_tier_annotations())
+        .order_by("station__code", "role", "employee_no")
+    )
+    page = paginate(managers, request)
+    page.object_list = list(page.object_list)
+    for manager in page.object_list:
+        manager.tier_cells = [(tier.label, getattr(manager, f"tier_{tier.value}")) for tier in Tier]
+    return render(request, "managers/team.html", {"form": form, "page": page, "tiers": list(Tier)})
 
 
 @login_required
+@require_safe
 def manager_detail(request, pk):
-    return HttpResponse("manager")
+    manager = get_object_or_404(
+        Manager.objects.visible_to(request.user).select_related("user__supervisor", "station"), pk=pk
+    )
+    portfolio = Customer.objects.visible_to(request.user).managed_by(manager.pk)
+    tiers, active_total = tier_counts(portfolio.active())
+    page = paginate(list_columns(portfolio).order_by("account_no"), request)
+    return render(
+        request,
+        "managers/detail.html",
+        {
+            "manager": manager,
+            "tiers": tiers,
+            "active_total": active_total,
+            "page": page,
+            "can_filter_by_manager": bool(roles_of(request.user) & {SUPERVISOR, ADMINISTRATOR}),
+        },
+    )

@@ -1,0 +1,61 @@
+"""The admin site's titles, the plumbing's one table, and helpers the apps' admins share.
+
+The admin is for administrators (group `administrator`, `is_staff`): only staff may sign in to it,
+and the group's permissions decide what they see there."""
+
+from django.apps import apps
+from django.contrib import admin
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crm.common.models import WorkerHeartbeat
+
+admin.site.site_header = _("Power supply CRM administration")
+admin.site.site_title = _("Power supply CRM")
+admin.site.index_title = _("Administration")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records that only the product writes (through its services, jobs or imports): they can be
+    looked at and searched here, never changed by hand."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ["name", "seen_at"]
+    search_fields = ["name"]
+
+
+def register_remaining(app_label: str) -> None:
+    """Register every model of the app that its admin module has not, with a listing that never
+    loads a related table into a select box: each foreign key is a raw id and is joined in the
+    list. Keeps "every model is in the admin" true while other modules add models."""
+    for model in apps.get_app_config(app_label).get_models():
+        if admin.site.is_registered(model):
+            continue
+        relations = [
+            f.name for f in model._meta.get_fields() if f.concrete and (f.many_to_one or f.one_to_one)
+        ]
+        many = [f.name for f in model._meta.get_fields() if f.concrete and f.many_to_many]
+        text = [f.name for f in model._meta.concrete_fields if isinstance(f, models.CharField)][:3]
+        choice_or_bool = [
+            f.name for f in model._meta.concrete_fields if f.choices or isinstance(f, models.BooleanField)
+        ]
+        attrs = {
+            "raw_id_fields": relations + many,
+            "list_select_related": relations,
+            "search_fields": text,
+            "list_filter": choice_or_bool,
+            "list_display": ["__str__", *[name for name in choice_or_bool[:3]]],
+            "show_full_result_count": False,
+        }
+        admin.site.register(model, type(f"{model.__name__}Admin", (admin.ModelAdmin,), attrs))
