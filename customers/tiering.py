@@ -151,69 +151,57 @@ def explain(*, rule: str, measures: dict, thresholds: TierThresholds, current_ti
     t = thresholds
     tier = tier_of_rule(rule)
     kept = tier in TIER_RANK and keeps_margin(current_tier=current_tier, tier=tier)
-    factor = t.keep_factor if kept else Decimal(1)
     annual = _number(measures.get("annual_kwh"))
     voltage = _number(measures.get("voltage_kv"))
     capacity = _number(measures.get("capacity_kva"))
-    importance_label = dict(Importance.choices).get(measures.get("importance"), measures.get("importance"))
-    margin = (
-        " "
-        + _("(threshold less the %(pct)s %% margin for a customer already in this tier)")
-        % {"pct": _plain(t.hysteresis_pct)}
-        if kept and t.hysteresis_pct
-        else ""
-    )
+    level = dict(Importance.choices).get(measures.get("importance"), measures.get("importance"))
+
+    def held_to(full: Decimal, value: Decimal) -> tuple[Decimal, str]:
+        """The threshold the customer was held to: less the margin only when that is what kept it."""
+        if kept and t.hysteresis_pct and value < full:
+            note = _("(threshold less the %(pct)s %% margin for a customer already in this tier)")
+            return full * t.keep_factor, " " + note % {"pct": _plain(t.hysteresis_pct)}
+        return full, ""
+
     if rule == "vip.consumption":
-        return (
-            _("VIP: annual consumption %(v)s kWh ≥ %(t)s kWh")
-            % {
-                "v": _kwh(annual),
-                "t": _kwh(t.vip_kwh * factor),
-            }
-            + margin
-        )
+        limit, note = held_to(t.vip_kwh, annual)
+        text = _("VIP: annual consumption %(v)s kWh ≥ %(t)s kWh")
+        return text % {"v": _kwh(annual), "t": _kwh(limit)} + note
     if rule == "vip.voltage":
-        return _("VIP: supply voltage %(v)s kV ≥ %(t)s kV") % {
-            "v": _plain(voltage),
-            "t": _plain(t.vip_voltage_kv),
-        }
+        text = _("VIP: supply voltage %(v)s kV ≥ %(t)s kV")
+        return text % {"v": _plain(voltage), "t": _plain(t.vip_voltage_kv)}
     if rule == "vip.importance":
-        return _("VIP: important customer (%(level)s)") % {"level": importance_label}
+        return _("VIP: important customer (%(level)s)") % {"level": level}
     if rule == "key_account.capacity":
-        return (
-            _("Key account: contracted capacity %(v)s kVA ≥ %(t)s kVA")
-            % {
-                "v": _plain(capacity),
-                "t": _plain(t.key_capacity_kva * factor),
-            }
-            + margin
-        )
+        limit, note = held_to(t.key_capacity_kva, capacity)
+        text = _("Key account: contracted capacity %(v)s kVA ≥ %(t)s kVA")
+        return text % {"v": _plain(capacity), "t": _plain(limit)} + note
     if rule == "key_account.consumption":
-        return (
-            _("Key account: annual consumption %(v)s kWh ≥ %(t)s kWh")
-            % {
-                "v": _kwh(annual),
-                "t": _kwh(t.key_kwh * factor),
-            }
-            + margin
-        )
+        limit, note = held_to(t.key_kwh, annual)
+        text = _("Key account: annual consumption %(v)s kWh ≥ %(t)s kWh")
+        return text % {"v": _kwh(annual), "t": _kwh(limit)} + note
     if rule == "key_account.voltage":
-        return _("Key account: supply voltage %(v)s kV ≥ %(t)s kV") % {
-            "v": _plain(voltage),
-            "t": _plain(t.key_voltage_kv),
-        }
+        text = _("Key account: supply voltage %(v)s kV ≥ %(t)s kV")
+        return text % {"v": _plain(voltage), "t": _plain(t.key_voltage_kv)}
     if rule == "key_account.importance":
-        return _("Key account: important customer (%(level)s)") % {"level": importance_label}
+        return _("Key account: important customer (%(level)s)") % {"level": level}
+    measured = {"v": _kwh(annual), "c": _plain(capacity), "u": _plain(voltage)}
     if rule == "community.location":
-        return _(
-            "Community customer: lies in a community and below every VIP and key-account threshold "
-            "(consumption %(v)s kWh, capacity %(c)s kVA, voltage %(u)s kV)"
-        ) % {"v": _kwh(annual), "c": _plain(capacity), "u": _plain(voltage)}
+        return (
+            _(
+                "Community customer: lies in a community and below every VIP and key-account threshold "
+                "(consumption %(v)s kWh, capacity %(c)s kVA, voltage %(u)s kV)"
+            )
+            % measured
+        )
     if rule == "transformer_district.default":
-        return _(
-            "Transformer-district customer: below every VIP and key-account threshold "
-            "(consumption %(v)s kWh, capacity %(c)s kVA, voltage %(u)s kV) and not in a community"
-        ) % {"v": _kwh(annual), "c": _plain(capacity), "u": _plain(voltage)}
+        return (
+            _(
+                "Transformer-district customer: below every VIP and key-account threshold "
+                "(consumption %(v)s kWh, capacity %(c)s kVA, voltage %(u)s kV) and not in a community"
+            )
+            % measured
+        )
     return rule
 
 

@@ -1,0 +1,82 @@
+"""The whole tiering flow through a real Celery worker on the configured broker (Redis when
+REDIS_URL is set, the filesystem transport otherwise): an administrator asks for a
+reclassification over the API, the worker classifies, then reassigns, then reconciles."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+
+from crm.celery import app
+from customers.models import ClassificationRun, Customer, Tier
+from managers.models import Assignment, Role
+from tests.factories import ManagerFactory
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+LAST_STEP = "managers.tasks.reconcile_assignments_task"
+
+
+@pytest.fixture
+def real_worker(tmp_path):
+    """A worker thread consuming the real broker, with tasks no longer run in-process. Without Redis
+    the filesystem broker gets folders of its own, so no message of another run is consumed."""
+    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_transport_options")}
+    app.conf.task_always_eager = False
+    if app.conf.broker_url.startswith("filesystem"):
+        app.conf.broker_transport_options = {
+            **saved["broker_transport_options"],
+            "data_folder_in": str(tmp_path),
+            "data_folder_out": str(tmp_path),
+        }
+    fresh_connections()
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+            yield
+    finally:
+        app.conf.update(saved)
+        fresh_connections()
+
+
+def fresh_connections() -> None:
+    """Drop pooled broker connections so the next ones use the configuration now in force."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def chain_finished():
+    """Set when the last step of the chain has run in the worker."""
+    done = threading.Event()
+
+    def on_postrun(sender=None, **kwargs):
+        if sender is not None and sender.name == LAST_STEP:
+            done.set()
+
+    task_postrun.connect(on_postrun, weak=False)
+    yield done
+    task_postrun.disconnect(on_postrun)
+
+
+def test_reclassification_requested_over_the_api_runs_through_a_real_worker(
+    world, api, real_worker, chain_finished
+):
+    # Given customer A, served by a key-account manager, now supplied at 110 kV, and a VIP manager
+    Customer.objects.filter(pk=world.customer_a.pk).update(voltage_kv=Decimal("110"))
+    vip_manager = ManagerFactory(station=world.station_a, role=Role.VIP_MANAGER)
+    # When an administrator asks for a reclassification
+    response = api(world.admin).post("/api/v1/classification-runs/")
+    assert response.status_code == 202
+    # Then the worker classifies, reassigns and reconciles
+    assert chain_finished.wait(timeout=120), "the worker did not finish the chain"
+    run = ClassificationRun.objects.get(pk=response.json()["id"])
+    assert run.status == ClassificationRun.State.DONE
+    assert run.transitions == {"key_account->vip": 1, "key_account->transformer_district": 1}
+    customer = Customer.objects.get(pk=world.customer_a.pk)
+    assert (customer.tier, customer.manager_id) == (Tier.VIP, vip_manager.pk)
+    assert Assignment.objects.current().get(customer=customer).manager_id == vip_manager.pk
+    assert run.reassignment["moved"] == 1

@@ -1,0 +1,75 @@
+"""The browser pages of tiering: runs, one run, the button, and the tier history on a customer."""
+
+from decimal import Decimal
+
+import pytest
+from django.template import Context, Template
+from django.urls import reverse
+from django.utils import translation
+
+from customers.models import ClassificationRun, Customer, Tier
+from tests.customers.tiering_helpers import reclassify
+
+pytestmark = pytest.mark.django_db
+
+
+def test_administrator_sees_runs_and_the_reclassify_button(world, client):
+    reclassify()
+    client.force_login(world.admin)
+    response = client.get(reverse("customers:tier-runs"))
+    assert response.status_code == 200
+    assert reverse("customers:tier-run-start") in response.content.decode()
+
+
+def test_account_manager_may_not_see_runs(world, client):
+    client.force_login(world.manager_a.user)
+    assert client.get(reverse("customers:tier-runs")).status_code == 403
+
+
+def test_reclassify_now_queues_a_run_and_shows_it(world, client):
+    client.force_login(world.admin)
+    response = client.post(reverse("customers:tier-run-start"))
+    run = ClassificationRun.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("customers:tier-run", args=[run.pk])
+    assert (run.trigger, run.started_by) == (ClassificationRun.Trigger.MANUAL, world.admin)
+
+
+def test_run_detail_shows_transitions_and_each_change_with_why(world, client):
+    Customer.objects.filter(pk=world.customer_a.pk).update(contracted_capacity_kva=Decimal("400"))
+    Customer.objects.filter(pk=world.customer_b.pk).update(voltage_kv=Decimal("110"))
+    run = reclassify()
+    client.force_login(world.admin)
+    with translation.override("en"):
+        page = client.get(reverse("customers:tier-run", args=[run.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert world.customer_b.account_no in html
+    assert "VIP: supply voltage 110 kV ≥ 110 kV" in html
+    assert world.customer_a.account_no not in html  # it kept its tier: no change to show
+
+
+def test_tier_history_shows_each_change_and_why_in_plain_words(world):
+    Customer.objects.filter(pk=world.customer_a.pk).update(
+        tier=Tier.TRANSFORMER_DISTRICT, contracted_capacity_kva=Decimal("400")
+    )
+    reclassify()
+    customer = Customer.objects.get(pk=world.customer_a.pk)
+    with translation.override("en"):
+        html = Template("{% load tier_tags %}{% tier_history customer %}").render(
+            Context({"customer": customer})
+        )
+    assert (
+        html.count("Key account: contracted capacity 400 kVA ≥ 315 kVA") == 2
+    )  # today's reason and the change
+    assert 'data-label="Why"' in html
+
+
+def test_tier_history_of_a_pinned_customer_says_it_is_pinned(world):
+    Customer.objects.filter(pk=world.customer_a.pk).update(tier_pinned=True, tier_pin_reason="市重点项目")
+    customer = Customer.objects.get(pk=world.customer_a.pk)
+    with translation.override("en"):
+        html = Template("{% load tier_tags %}{% tier_history customer %}").render(
+            Context({"customer": customer})
+        )
+    assert "Pinned: 市重点项目" in html
