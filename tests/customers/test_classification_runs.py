@@ -181,3 +181,13 @@ def test_consumption_landing_queues_a_reclassification_that_classifies_and_reass
     customer.refresh_from_db()
     assert customer.tier == Tier.KEY_ACCOUNT
     assert run.reassignment == {"moved": 0, "followed_territory": 0, "unassigned": 1, "kept": 0}
+
+
+def test_beat_queues_a_scheduled_run_on_the_configured_day(settings):
+    from customers.classification_tasks import start_scheduled_reclassification_task
+
+    schedule = settings.CELERY_BEAT_SCHEDULE["reclassify-monthly"]
+    assert schedule["task"] == start_scheduled_reclassification_task.name
+    assert schedule["schedule"].day_of_month == {settings.RECLASSIFY_DAY_OF_MONTH}
+    run_id = start_scheduled_reclassification_task()
+    assert ClassificationRun.objects.get(pk=run_id).trigger == ClassificationRun.Trigger.SCHEDULE
