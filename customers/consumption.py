@@ -16,6 +16,13 @@ from customers.models import ConsumptionRecord
 PERIOD_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]?\s*(\d{1,2})\s*月?\s*$")
 # A single account drawing more than this in one month is a data error, not a customer.
 MAX_MONTHLY_KWH = Decimal("10000000000")
+# The largest value each number may take: plausible, and always inside its column (max_demand_kw is
+# NUMERIC(12, 2), which holds less than 10^10; a larger value would be a database error, not a 400).
+MAXIMUM = {
+    "kwh": MAX_MONTHLY_KWH,
+    "amount_yuan": Decimal("9999999999.99"),
+    "max_demand_kw": Decimal("99999999.99"),
+}
 CHUNK = 2000
 
 
@@ -77,7 +84,7 @@ def consumption_clean_row(raw: dict, *, this_month: dt.date) -> tuple[dict, dict
         errors["period"] = [str(exc)]
     for name, required in (("kwh", True), ("amount_yuan", False), ("max_demand_kw", False)):
         try:
-            clean[name] = parse_decimal(raw.get(name), required=required, maximum=MAX_MONTHLY_KWH)
+            clean[name] = parse_decimal(raw.get(name), required=required, maximum=MAXIMUM[name])
         except ValueError as exc:
             errors[name] = [str(exc)]
     return clean, errors

@@ -13,6 +13,7 @@ from rest_framework.relations import PKOnlyObject
 from crm.common.fields import ModelSerializer, PrimaryKeyRelatedField, ScopedPrimaryKeyRelatedField
 from crm.common.filters import FILTER_BACKENDS, IdFilter
 from crm.common.permissions import ModelPermissions, model_permissions
+from crm.common.scopes import scope_for
 from customers.api import (
     CUSTOMER_ORDERING_FIELDS,
     CUSTOMER_SEARCH_FIELDS,
@@ -136,8 +137,23 @@ class ManagerViewSet(viewsets.ModelViewSet):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
+def customers_assignable_by(user):
+    """The customers a user may move: those in their scope, and the unassigned active customers of
+    the stations where their team works (the supervisor's unassigned list, managers/unassigned_views.py)."""
+    if scope_for(user).sees_all:
+        return Customer.objects.all()
+    stations = Manager.objects.visible_to(user).filter(active=True).values("station_id")
+    unassigned = Customer.objects.active().filter(manager__isnull=True, station__in=stations)
+    return Customer.objects.visible_to(user) | unassigned
+
+
+class _AssignableCustomerField(PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return customers_assignable_by(self.context["request"].user)
+
+
 class AssignmentSerializer(ModelSerializer):
-    customer = ScopedPrimaryKeyRelatedField(queryset=Customer.objects.all())
+    customer = _AssignableCustomerField(queryset=Customer.objects.all())
     manager = ScopedPrimaryKeyRelatedField(
         queryset=Manager.objects.select_related("user"),
         allow_null=True,

@@ -70,3 +70,169 @@ def test_manager_cannot_create_customers(world, api):
         "station": world.station_a.pk,
     }
     assert api(world.manager_a.user).post("/api/v1/customers/", payload, format="json").status_code == 403
+
+
+# ---------------------------------------------------------------- scope
+def test_integration_client_sees_every_customer(world, api):
+    response = api(world.integration).get("/api/v1/customers/")
+    assert {c["id"] for c in response.json()["results"]} == {world.customer_a.pk, world.customer_b.pk}
+
+
+def test_supervisor_gets_404_for_a_customer_outside_the_team(world, api):
+    assert api(world.supervisor).get(f"/api/v1/customers/{world.customer_b.pk}/").status_code == 404
+
+
+def test_search_does_not_find_another_managers_customer(world, api):
+    response = api(world.manager_a.user).get("/api/v1/customers/", {"search": "乙水泥厂"})
+    assert response.json()["count"] == 0
+
+
+def test_filtering_by_another_managers_id_finds_nothing(world, api):
+    response = api(world.manager_a.user).get("/api/v1/customers/", {"manager": world.manager_b.pk})
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
+
+
+def test_filtering_by_another_managers_account_number_finds_nothing(world, api):
+    params = {"account_no": world.customer_b.account_no}
+    assert api(world.manager_a.user).get("/api/v1/customers/", params).json()["count"] == 0
+
+
+def test_browser_session_sees_only_own_portfolio_over_the_api(world, client):
+    # Given manager A logged in through the login page (a session, no token)
+    client.force_login(world.manager_a.user)
+    # when the browser calls the API
+    response = client.get("/api/v1/customers/")
+    # then only A's customers are there
+    assert response.status_code == 200
+    assert [c["id"] for c in response.json()["results"]] == [world.customer_a.pk]
+
+
+# ---------------------------------------------------------------- writes
+def test_read_only_fields_are_ignored_on_create(world, api):
+    payload = {
+        "account_no": "3100999997",
+        "name": "丁商店",
+        "category": "commercial",
+        "voltage_kv": "0.38",
+        "station": world.station_a.pk,
+        "tier": "vip",
+        "manager": world.manager_a.pk,
+        "annual_consumption_kwh": "99999999",
+    }
+    response = api(world.integration).post("/api/v1/customers/", payload, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["tier"] == Tier.TRANSFORMER_DISTRICT
+    assert body["annual_consumption_kwh"] == 0
+    assert body["manager"] is None  # given by the assignment job, never by the client
+
+
+def test_integration_client_patches_a_customer(world, api):
+    url = f"/api/v1/customers/{world.customer_a.pk}/"
+    response = api(world.integration).patch(
+        url, {"address": "新地址1号", "status": "suspended"}, format="json"
+    )
+    assert response.status_code == 200
+    world.customer_a.refresh_from_db()
+    assert (world.customer_a.address, world.customer_a.status) == ("新地址1号", "suspended")
+
+
+def test_manager_without_change_permission_gets_403_on_own_customer(world, api):
+    url = f"/api/v1/customers/{world.customer_a.pk}/"
+    assert api(world.manager_a.user).patch(url, {"name": "改名"}, format="json").status_code == 403
+
+
+def test_duplicate_account_number_is_refused_on_the_field(world, api):
+    payload = {
+        "account_no": world.customer_a.account_no,
+        "name": "重复",
+        "category": "residential",
+        "voltage_kv": "0.22",
+        "station": world.station_a.pk,
+    }
+    response = api(world.integration).post("/api/v1/customers/", payload, format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == ["account_no"]
+
+
+def test_customer_in_community_and_district_at_once_is_refused(world, api):
+    from tests.factories import CommunityFactory, TransformerDistrictFactory
+
+    payload = {
+        "account_no": "3100999996",
+        "name": "两处",
+        "category": "residential",
+        "voltage_kv": "0.22",
+        "station": world.station_a.pk,
+        "community": CommunityFactory(station=world.station_a).pk,
+        "transformer_district": TransformerDistrictFactory(station=world.station_a).pk,
+    }
+    response = api(world.integration).post("/api/v1/customers/", payload, format="json")
+    assert response.status_code == 400
+    assert "transformer_district" in response.json()
+
+
+def test_customers_are_closed_not_deleted(world, api):
+    response = api(world.admin).delete(f"/api/v1/customers/{world.customer_a.pk}/")
+    assert response.status_code == 405
+    assert Customer.objects.filter(pk=world.customer_a.pk).exists()
+
+
+# ---------------------------------------------------------------- consumption of one customer
+def test_consumption_lists_newest_month_first(world, api):
+    import datetime as dt
+
+    from tests.factories import ConsumptionFactory
+
+    for month in (1, 3, 2):
+        ConsumptionFactory(customer=world.customer_a, period=dt.date(2026, month, 1))
+    response = api(world.manager_a.user).get(f"/api/v1/customers/{world.customer_a.pk}/consumption/")
+    assert response.status_code == 200
+    assert [r["period"] for r in response.json()["results"]] == ["2026-03", "2026-02", "2026-01"]
+
+
+def test_consumption_is_paginated(world, api):
+    import datetime as dt
+
+    from tests.factories import ConsumptionFactory
+
+    for month in range(1, 6):
+        ConsumptionFactory(customer=world.customer_a, period=dt.date(2025, month, 1))
+    url = f"/api/v1/customers/{world.customer_a.pk}/consumption/?page_size=2"
+    body = api(world.manager_a.user).get(url).json()
+    assert body["count"] == 5
+    assert len(body["results"]) == 2
+    assert body["next"] is not None
+
+
+def test_consumption_of_another_managers_customer_answers_404(world, api):
+    url = f"/api/v1/customers/{world.customer_b.pk}/consumption/"
+    assert api(world.manager_a.user).get(url).status_code == 404
+
+
+# ---------------------------------------------------------------- contacts of one customer
+def test_customer_contacts_lists_the_customers_contacts(world, api):
+    from tests.factories import ContactFactory
+
+    ContactFactory(customer=world.customer_a, name="王总")
+    ContactFactory(customer=world.customer_b, name="赵总")
+    response = api(world.manager_a.user).get(f"/api/v1/customers/{world.customer_a.pk}/contacts/")
+    assert response.status_code == 200
+    assert [c["name"] for c in response.json()["results"]] == ["王总"]
+
+
+def test_manager_adds_a_contact_under_own_customer(world, api):
+    url = f"/api/v1/customers/{world.customer_a.pk}/contacts/"
+    response = api(world.manager_a.user).post(url, {"name": "孙会计", "phone": "13900000000"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["customer"] == world.customer_a.pk
+    assert world.customer_a.contacts.get().name == "孙会计"
+
+
+def test_contacts_of_another_managers_customer_answer_404(world, api):
+    url = f"/api/v1/customers/{world.customer_b.pk}/contacts/"
+    client = api(world.manager_a.user)
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"name": "x"}, format="json").status_code == 404
+    assert not world.customer_b.contacts.exists()
