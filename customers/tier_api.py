@@ -9,10 +9,9 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
 from customers.classification import classification_run_start
 from customers.models import ClassificationRun, Customer, Tier, TierChange, TierPolicy
-from customers.tier_services import customer_pin_tier, customer_unpin_tier, tier_policy_create
+from customers.tier_services import can_pin, customer_pin_tier, customer_unpin_tier, tier_policy_create
 from customers.tiering import explain_change
 
 
@@ -28,7 +27,7 @@ class SupervisorOrAdministrator(BasePermission):
     """Pinning a tier is for supervisors and administrators (domain.md, "Pinning")."""
 
     def has_permission(self, request, view):
-        return bool(roles_of(request.user) & {SUPERVISOR, ADMINISTRATOR})
+        return can_pin(request.user)
 
 
 # ---------------------------------------------------------------- policies

@@ -8,6 +8,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
 from crm.common import hooks
 from customers.models import Customer, Tier, TierChange, TierPolicy
 from customers.tiering import PIN_RULE
@@ -56,6 +57,11 @@ def tier_policy_validate(policy: TierPolicy) -> None:
         errors["key_voltage_kv"] = [_("The key-account voltage threshold cannot lie above the VIP one.")]
     if errors:
         raise ValidationError(errors)
+
+
+def can_pin(user) -> bool:
+    """Who may pin a tier: supervisors (for the customers in their scope) and administrators."""
+    return bool(roles_of(user) & {SUPERVISOR, ADMINISTRATOR})
 
 
 @transaction.atomic

@@ -1,15 +1,20 @@
-"""Browser pages of tiering: the classification runs, one run with its transitions and changes, and
-the administrator's "reclassify now" button."""
+"""Browser pages of tiering: the classification runs, one run with its transitions and changes, the
+administrator's "reclassify now" button, and pinning a customer's tier from its page."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from customers.classification import classification_run_start
-from customers.models import ClassificationRun, Tier, TierChange
+from customers.models import ClassificationRun, Customer, Tier, TierChange
+from customers.tier_services import can_pin, customer_pin_tier, customer_unpin_tier
 from customers.tiering import explain_change
 
 PAGE_SIZE = 50
@@ -77,3 +82,34 @@ def run_start(request):
     else:
         messages.info(request, _("A reclassification is already waiting to run; it will see today's data."))
     return redirect("customers:tier-run", pk=run.pk)
+
+
+class PinForm(forms.Form):
+    tier = forms.ChoiceField(label=gettext_lazy("Tier"), choices=Tier.choices)
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
+    until = forms.DateField(label=gettext_lazy("Until (inclusive, optional)"), required=False)
+
+
+@login_required
+@require_POST
+def pin_tier(request, pk):
+    """Pin (or, with `unpin`, release) the tier of a customer in the user's scope."""
+    if not can_pin(request.user):
+        raise PermissionDenied
+    customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=pk)
+    try:
+        if "unpin" in request.POST:
+            customer_unpin_tier(customer=customer, by=request.user)
+            messages.success(
+                request, _("The tier is no longer pinned; the next reclassification decides it.")
+            )
+        else:
+            form = PinForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(form.errors)
+            customer_pin_tier(by=request.user, customer=customer, **form.cleaned_data)
+            messages.success(request, _("The tier is pinned."))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return redirect(reverse("customers:detail", args=[customer.pk]) + "#tier-history")

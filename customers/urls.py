@@ -12,4 +12,5 @@ urlpatterns = [
     path("tiering/runs/", tier_views.run_list, name="tier-runs"),
     path("tiering/runs/start/", tier_views.run_start, name="tier-run-start"),
     path("tiering/runs/<int:pk>/", tier_views.run_detail, name="tier-run"),
+    path("<int:pk>/pin-tier/", tier_views.pin_tier, name="pin-tier"),
 ]

@@ -3,7 +3,8 @@
 from django import template
 from django.utils.translation import gettext as _
 
-from customers.models import TierPolicy
+from customers.models import Tier, TierPolicy
+from customers.tier_services import can_pin
 from customers.tiering import TierThresholds, decide_tier, explain_change
 
 register = template.Library()
@@ -34,13 +35,17 @@ def current_reason(customer) -> str:
     return _("The next reclassification will move this customer: %(why)s") % {"why": decision.explanation}
 
 
-@register.inclusion_tag("customers/_tier_history.html")
-def tier_history(customer):
+@register.inclusion_tag("customers/_tier_history.html", takes_context=True)
+def tier_history(context, customer):
     """The customer's tier, why it has it, and its tier history with the rule that decided each
-    change, in plain words."""
+    change, in plain words; for supervisors and administrators, a form to pin or release the tier."""
     changes = list(customer.tier_changes.select_related("policy", "by", "run")[:HISTORY_LIMIT])
+    request = context.get("request")
     return {
         "customer": customer,
         "why": current_reason(customer),
         "changes": [{"change": c, "why": explain_change(c)} for c in changes],
+        "can_pin": request is not None and can_pin(request.user),
+        "tiers": Tier.choices,
+        "csrf_token": context.get("csrf_token"),
     }

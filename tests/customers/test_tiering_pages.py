@@ -73,3 +73,49 @@ def test_tier_history_of_a_pinned_customer_says_it_is_pinned(world):
             Context({"customer": customer})
         )
     assert "Pinned: 市重点项目" in html
+
+
+def test_supervisor_pins_a_tier_from_the_customer_page(world, client):
+    client.force_login(world.supervisor)
+    response = client.post(
+        reverse("customers:pin-tier", args=[world.customer_a.pk]),
+        {"tier": "vip", "reason": "市重点招商项目", "until": ""},
+    )
+    assert response.status_code == 302
+    world.customer_a.refresh_from_db()
+    assert (world.customer_a.tier, world.customer_a.tier_pinned) == (Tier.VIP, True)
+
+
+def test_supervisor_releases_a_pin_from_the_customer_page(world, client):
+    Customer.objects.filter(pk=world.customer_a.pk).update(tier_pinned=True, tier_pin_reason="x")
+    client.force_login(world.supervisor)
+    client.post(reverse("customers:pin-tier", args=[world.customer_a.pk]), {"unpin": "1"})
+    world.customer_a.refresh_from_db()
+    assert world.customer_a.tier_pinned is False
+
+
+def test_account_manager_cannot_pin_from_the_customer_page(world, client):
+    client.force_login(world.manager_a.user)
+    response = client.post(
+        reverse("customers:pin-tier", args=[world.customer_a.pk]), {"tier": "vip", "reason": "x"}
+    )
+    assert response.status_code == 403
+
+
+def test_supervisor_pinning_outside_the_team_from_a_page_gets_404(world, client):
+    client.force_login(world.supervisor)
+    response = client.post(
+        reverse("customers:pin-tier", args=[world.customer_b.pk]), {"tier": "vip", "reason": "x"}
+    )
+    assert response.status_code == 404
+
+
+def test_tier_history_offers_the_pin_form_to_supervisors_only(world, rf):
+    customer = Customer.objects.get(pk=world.customer_a.pk)
+    template = Template("{% load tier_tags %}{% tier_history customer %}")
+    pin_url = reverse("customers:pin-tier", args=[customer.pk])
+    for user, shown in ((world.supervisor, True), (world.manager_a.user, False)):
+        request = rf.get("/")
+        request.user = user
+        html = template.render(Context({"customer": customer, "request": request}))
+        assert (pin_url in html) is shown
