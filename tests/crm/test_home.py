@@ -137,6 +137,14 @@ def test_supervisor_home_counts_unassigned_customers_in_the_teams_stations_only(
     assert summary(response).unassigned == 2
 
 
+def test_supervisor_home_links_the_unassigned_count_to_the_unassigned_page(client, world):
+    client.force_login(world.supervisor)
+
+    html = client.get(HOME).content.decode()
+
+    assert f'href="{reverse("managers:unassigned")}"' in html
+
+
 def test_administrator_home_counts_the_whole_company(client, world):
     CustomerFactory(station=world.station_b, tier=Tier.VIP, manager=None)
     client.force_login(world.admin)

@@ -86,3 +86,19 @@ def test_manager_on_a_phone_logs_in_and_finds_only_their_own_customers(
     assert "乙水泥厂" not in page.content()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.get_attribute("html", "lang") == "zh-hans"  # a Chinese phone gets the Chinese pages
+
+
+def test_without_chromium_the_browser_test_skips_and_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(f"{__name__}.CHROMIUM_CANDIDATES", ("/nonexistent/chromium",))
+    monkeypatch.delenv("REQUIRE_BROWSER", raising=False)
+
+    with pytest.raises(pytest.skip.Exception, match=r"apt-get install chromium\); \.ci/run installs it"):
+        chromium_path()
+
+
+def test_without_chromium_the_browser_test_fails_where_a_browser_is_required(monkeypatch):
+    monkeypatch.setattr(f"{__name__}.CHROMIUM_CANDIDATES", ("/nonexistent/chromium",))
+    monkeypatch.setenv("REQUIRE_BROWSER", "1")
+
+    with pytest.raises(pytest.fail.Exception, match="REQUIRE_BROWSER=1"):
+        chromium_path()
