@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
+from django.db import connection, transaction
 
 from crm.accounts import roles
 from crm.accounts.models import User
@@ -288,3 +288,21 @@ def test_another_seed_gives_other_customers(db):
     first, other = seeded_snapshot(), seeded_snapshot(seed=12345)
     # then
     assert first[0] != other[0]
+
+
+@pytest.mark.postgres
+def test_the_fast_load_on_postgresql_leaves_every_constraint_and_index_as_it_was(db):
+    # given the constraints and indexes of the tables the seed loads with COPY
+    if connection.vendor != "postgresql":
+        pytest.skip("the fast load (dropping and rebuilding indexes) runs on PostgreSQL only")
+    tables = [m._meta.db_table for m in (Customer, ConsumptionRecord, Assignment)]
+
+    def shape() -> dict:
+        with connection.cursor() as cursor:
+            return {t: connection.introspection.get_constraints(cursor, t) for t in tables}
+
+    before = shape()
+    # when
+    seed()
+    # then
+    assert shape() == before
