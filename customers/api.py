@@ -3,7 +3,6 @@ services. Reference data (stations, communities, transformer districts) is reada
 the view permission and written only with the model permission; customers, their contacts and their
 consumption are narrowed to the user's scope (`visible_to`), and an object outside it answers 404."""
 
-import django_filters
 from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
@@ -25,7 +24,7 @@ from crm.common.fields import (
     PrimaryKeyRelatedField,
     ScopedPrimaryKeyRelatedField,
 )
-from crm.common.filters import FILTER_BACKENDS, IdFilter
+from crm.common.filters import FILTER_BACKENDS, BooleanFilter, FilterSet, IdFilter
 from crm.common.permissions import ModelPermissions, model_permissions
 from customers import services
 from customers.consumption import consumption_upsert
@@ -51,9 +50,7 @@ class StationSerializer(ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
 
-class StationFilter(django_filters.FilterSet):
-    branch = IdFilter()
-
+class StationFilter(FilterSet):
     class Meta:
         model = Station
         fields = ["branch", "code"]
@@ -103,10 +100,7 @@ class TransformerDistrictSerializer(TerritorySerializer):
         read_only_fields = ["created_at", "updated_at"]
 
 
-class TerritoryFilter(django_filters.FilterSet):
-    station = IdFilter()
-    manager = IdFilter()
-
+class TerritoryFilter(FilterSet):
     class Meta:
         model = Community
         fields = ["station", "manager", "code"]
@@ -189,12 +183,9 @@ class CustomerSerializer(ModelSerializer):
         return services.customer_update(customer=instance, by=self.context["request"].user, **validated_data)
 
 
-class CustomerFilter(django_filters.FilterSet):
+class CustomerFilter(FilterSet):
     manager = IdFilter(help_text="The responsible manager's user id.")
-    station = IdFilter()
-    community = IdFilter()
-    transformer_district = IdFilter()
-    unassigned = django_filters.BooleanFilter(
+    unassigned = BooleanFilter(
         field_name="manager", lookup_expr="isnull", help_text="true: customers without a manager."
     )
 
@@ -318,9 +309,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
         return self.get_paginated_response(ContactSerializer(page, many=True).data)
 
 
-class ContactFilter(django_filters.FilterSet):
-    customer = IdFilter()
-
+class ContactFilter(FilterSet):
     class Meta:
         model = Contact
         fields = ["customer", "is_primary"]

@@ -75,6 +75,8 @@ def consumption_clean_row(raw: dict, *, this_month: dt.date) -> tuple[dict, dict
     account_no = str(raw.get("account_no") or "").strip()
     if not account_no:
         errors["account_no"] = [_("This field is required.")]
+    elif "\x00" in account_no:  # PostgreSQL refuses NUL in text: a 400 here, not a 500 at the lookup
+        errors["account_no"] = [_("Null characters are not allowed.")]
     clean["account_no"] = account_no
     try:
         clean["period"] = parse_period(raw.get("period"))

@@ -1,7 +1,6 @@
 """REST endpoints of the manager organization: manager profiles, their portfolios, and the history of
 who served which customer (api.md: `managers/`, `managers/{id}/portfolio/`, `assignments/`)."""
 
-import django_filters
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -11,7 +10,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.relations import PKOnlyObject
 
 from crm.common.fields import ModelSerializer, PrimaryKeyRelatedField, ScopedPrimaryKeyRelatedField
-from crm.common.filters import FILTER_BACKENDS, IdFilter
+from crm.common.filters import FILTER_BACKENDS, BooleanFilter, FilterSet, IdFilter
 from crm.common.permissions import ModelPermissions, model_permissions
 from crm.common.scopes import scope_for
 from customers.api import (
@@ -81,8 +80,7 @@ def _with_size(manager: Manager) -> Manager:
     return Manager.objects.with_portfolio_size().select_related("user").get(pk=manager.pk)
 
 
-class ManagerFilter(django_filters.FilterSet):
-    station = IdFilter()
+class ManagerFilter(FilterSet):
     supervisor = IdFilter(field_name="user__supervisor", help_text="the supervisor's user id")
 
     class Meta:
@@ -101,7 +99,7 @@ class ManagerViewSet(viewsets.ModelViewSet):
     search_fields = ["employee_no", "user__full_name", "user__username"]
     ordering_fields = ["employee_no", "role", "station", "max_customers", "portfolio_size", "created_at"]
 
-    lookup_value_regex = r"[0-9]+"  # the manager's user id
+    lookup_value_regex = r"[0-9]{1,18}"  # the manager's user id; longer numbers cannot be ids
 
     def get_queryset(self):
         if self.action == "portfolio":
@@ -170,11 +168,10 @@ class AssignmentSerializer(ModelSerializer):
         return assignment_move(by=self.context["request"].user, **validated_data)
 
 
-class AssignmentFilter(django_filters.FilterSet):
-    customer = IdFilter()
+class AssignmentFilter(FilterSet):
     manager = IdFilter(help_text="the manager's user id")
     by = IdFilter(help_text="the user id of who made the move")
-    current = django_filters.BooleanFilter(
+    current = BooleanFilter(
         field_name="ended_at", lookup_expr="isnull", help_text="true: only assignments still running"
     )
 
