@@ -2,11 +2,12 @@
 customers saved there go through the same services as the API."""
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
 from crm.accounts import roles
-from customers.models import Customer, Tier
+from customers.models import Customer, Tier, TierPolicy
 from tests.factories import CommunityFactory, ConsumptionFactory, ContactFactory, StationFactory, UserFactory
 
 PRODUCT_APPS = {"accounts", "common", "customers", "managers"}
@@ -21,8 +22,6 @@ def registered(app_labels):
 
 
 def test_every_model_of_the_product_apps_is_in_the_admin():
-    from django.apps import apps
-
     expected = {
         (model._meta.app_label, model._meta.model_name)
         for label in PRODUCT_APPS
@@ -129,3 +128,19 @@ def test_user_admin_lets_an_administrator_set_the_supervisor(client, world):
     response = client.get(reverse("admin:accounts_user_change", args=[user.pk]))
 
     assert 'name="supervisor"' in response.content.decode()
+
+
+def test_tier_policy_added_in_the_admin_becomes_the_next_version(client, world):
+    newest = TierPolicy.objects.order_by("-version").first()
+    client.force_login(world.admin)
+    form = client.get(reverse("admin:customers_tierpolicy_add")).context["adminform"].form
+    data = {name: form.initial.get(name) for name in form.fields}
+    data = {name: "" if value is None else value for name, value in data.items()}
+    data.update({"effective_from": "2027-01-01", "key_capacity_kva": "400", "note": "raise the bar"})
+
+    response = client.post(reverse("admin:customers_tierpolicy_add"), data)
+
+    assert response.status_code == 302
+    created = TierPolicy.objects.get(note="raise the bar")
+    assert created.version == newest.version + 1
+    assert created.key_capacity_kva == 400

@@ -135,6 +135,27 @@ def test_manager_filter_refuses_a_manager_outside_the_scope(client, world):
     assert listed_names(response) == {"甲钢铁厂"}
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"station": "99999999999999999999999999"},
+        {"station": "-1"},
+        {"manager": "99999999999999999999999999"},
+        {"tier": "gold"},
+        {"q": "\x00"},
+        {"page": "x"},
+        {"page": "99999999999999999999"},
+    ],
+)
+def test_list_answers_a_bad_filter_with_the_form_not_an_error(client, world, query):
+    client.force_login(world.supervisor)
+
+    response = client.get(LIST, query)
+
+    assert response.status_code == 200
+    assert listed_names(response) == {"甲钢铁厂"}
+
+
 def test_list_pages_by_fifty_and_page_links_keep_the_filters(client, world):
     CustomerFactory.create_batch(
         59, station=world.station_a, tier=Tier.KEY_ACCOUNT, manager=world.manager_a.user

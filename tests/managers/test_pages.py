@@ -76,6 +76,18 @@ def test_team_page_filters_by_role(client, world):
     assert listed(response) == {"district_a"}
 
 
+@pytest.mark.parametrize(
+    "query", [{"station": "99999999999999999999999999"}, {"active": "maybe"}, {"q": "\x00"}, {"page": "-1"}]
+)
+def test_team_page_answers_a_bad_filter_with_the_form_not_an_error(client, world, query):
+    client.force_login(world.supervisor)
+
+    response = client.get(TEAM, query)
+
+    assert response.status_code == 200
+    assert listed(response) == {"manager_a"}
+
+
 @pytest.mark.parametrize("size", [3, 60])
 def test_team_page_runs_a_fixed_number_of_queries(client, world, django_assert_max_num_queries, size):
     for _ in range(size):
