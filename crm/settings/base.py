@@ -183,6 +183,7 @@ else:
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),
     }
 CELERY_TASK_IGNORE_RESULT = True  # every job records its run in the database instead
 CELERY_TASK_ACKS_LATE = True
