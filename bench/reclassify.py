@@ -283,6 +283,7 @@ def main() -> None:
     ensure_database()
     call_command("migrate", verbosity=0)
     n = args.customers
+    load_at_start = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews the figures
     figures: dict = {"customers": n, "chunk_size": chunk_size(), "months_each": 12}
     if not args.skip_build:
         print(f"building {n:,} customers x 12 months ...", flush=True)
@@ -323,7 +324,12 @@ def main() -> None:
     figures["floor_customers_per_second"] = round(active / floor_seconds)
     figures["ratio_job_to_floor"] = round(job["seconds"] / floor_seconds, 2)
     figures["same_result_as_floor"] = True
-    figures["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    figures["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+    }
     figures["postgresql"] = sql("SHOW server_version")[0][0]
     figures["at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     print(
