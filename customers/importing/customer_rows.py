@@ -38,6 +38,8 @@ PLAIN_FIELDS = (
     "status",
 )
 
+MODEL_FIELDS = {name: Customer._meta.get_field(name) for name in PLAIN_FIELDS}
+
 
 class Reference:
     """Supply stations, communities and transformer districts by id, code and name: three queries
@@ -183,14 +185,13 @@ class CustomerImporter:
             take("community", lambda v: self.reference.territory("community", v, station))
             take("transformer_district", lambda v: self.reference.territory("district", v, station))
 
-        plain = {name: values[name] for name in PLAIN_FIELDS if name in values}
-        try:
-            Customer(**plain).clean_fields(
-                exclude=[f.name for f in Customer._meta.fields if f.name not in plain]
-            )
-        except ValidationError as exc:
-            for name, messages in exc.message_dict.items():
-                errors.setdefault(name, messages)
+        # The model fields' own validators (lengths, digits), without building a model per row.
+        for name in PLAIN_FIELDS:
+            if name in values and name not in errors:
+                try:
+                    MODEL_FIELDS[name].run_validators(values[name])
+                except ValidationError as exc:
+                    errors[name] = exc.messages
         return values, errors
 
     def _location_errors(self, values: dict, current) -> dict[str, list[str]]:

@@ -27,6 +27,7 @@ from customers.models import ImportJob, ImportRejection
 logger = logging.getLogger(__name__)
 
 CHUNK = 1000  # rows validated between two progress updates
+MAX_ROWS = 1_000_000  # far above any county's export; beyond it a file is refused, not read on
 FINISHED = (ImportJob.State.DONE, ImportJob.State.REJECTED, ImportJob.State.FAILED)
 IMPORTERS = {ImportJob.Kind.CUSTOMERS: CustomerImporter, ImportJob.Kind.CONSUMPTION: ConsumptionImporter}
 # What a user must be allowed to do with the data to import a file of each kind.
@@ -159,6 +160,11 @@ def _run(job: ImportJob) -> None:
 
 
 def _check(job, importer, chunk, count: int, estimate: int) -> int:
+    if count + len(chunk) > MAX_ROWS:
+        raise ImportFileError(
+            _("The file has more than %(max)s rows; split it and upload the parts.")
+            % {"max": f"{MAX_ROWS:,}"}
+        )
     if chunk:
         importer.check(chunk)
         count += len(chunk)

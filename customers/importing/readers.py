@@ -25,6 +25,7 @@ OLD_EXCEL_EXTENSIONS = {".xls", ".xlsb", ".et"}
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and any password-protected workbook
 READ_CHUNK = 1 << 20
+MAX_UNPACK_RATIO = 30  # an XLSX unpacks to some 5-15 times its size; far more is a zip bomb
 
 # Why an empty workbook cell is empty.
 FORMULA_WITHOUT_RESULT = "formula"
@@ -185,6 +186,7 @@ class XlsxTable(Table):
     def __init__(self, fileobj) -> None:
         import openpyxl
 
+        _refuse_zip_bomb(fileobj)
         try:
             self._book = openpyxl.load_workbook(fileobj, read_only=True, data_only=True)
         except Exception as exc:  # zip, XML and openpyxl errors all mean the same to the user
@@ -201,9 +203,19 @@ class XlsxTable(Table):
         sheet.reset_dimensions()
         self._scanned = False
         self._uncached: set[tuple[int, int]] = set()
-        self._merged: dict[int, list[tuple[int, int, int, int]]] = {}
+        self._merged: dict[int, list[tuple[int, int, int]]] = {}  # column -> (first column, rows)
 
     def rows(self) -> Iterator[tuple[int, tuple]]:
+        number = 0
+        try:
+            for number, values in self._rows():  # noqa: B007 (read in the except)
+                yield number, values
+        except Exception as exc:  # a damaged sheet: openpyxl raises XML, key and value errors alike
+            raise ImportFileError(
+                _("The workbook is damaged and cannot be read past row %(row)s.") % {"row": number}
+            ) from exc
+
+    def _rows(self) -> Iterator[tuple[int, tuple]]:
         for cells in self._sheet.iter_rows():
             number = None
             values = []
@@ -233,11 +245,17 @@ class XlsxTable(Table):
     def _scan(self) -> None:
         """One pass over the sheet's XML for merged ranges and whether it holds formulas; a second,
         only if it does, for formula cells that carry no saved result."""
+        self._scanned = True
+        try:
+            self._scan_sheet()
+        except Exception as exc:
+            raise ImportFileError(_("The workbook is damaged and cannot be read.")) from exc
+
+    def _scan_sheet(self) -> None:
         from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
         from openpyxl.xml.constants import SHEET_MAIN_NS
         from openpyxl.xml.functions import iterparse
 
-        self._scanned = True
         path = getattr(self._sheet, "_worksheet_path", None)
         archive = getattr(self._book, "_archive", None)
         if path is None or archive is None:
@@ -274,6 +292,24 @@ class XlsxTable(Table):
 
     def close(self) -> None:
         self._book.close()
+
+
+def _refuse_zip_bomb(fileobj) -> None:
+    """A workbook is a zip archive; one that unpacks to far more than any real export is refused
+    before anything is unpacked."""
+    import zipfile
+
+    from django.conf import settings
+
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImportFileError(_("The file is not a valid XLSX workbook.")) from exc
+    finally:
+        fileobj.seek(0)
+    if unpacked > settings.IMPORT_MAX_FILE_BYTES * MAX_UNPACK_RATIO:
+        raise ImportFileError(_("The workbook unpacks to far more data than an export holds; it is refused."))
 
 
 def as_text(value) -> str:

@@ -4,8 +4,11 @@ value or raises ValueError with a message for the user."""
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from customers.consumption import parse_decimal
 from customers.importing.readers import as_text
@@ -15,18 +18,32 @@ MAX_VOLTAGE_KV = Decimal("1000")  # the highest AC transmission voltage in servi
 MAX_CAPACITY_KVA = Decimal("5000000")  # no single account contracts 5 GVA
 
 
+_SPACES_RE = re.compile(r"\s+")
+
+
 def key(value) -> str:
     """Compare values ignoring width, case and spaces: '１０ＫＶ' and '10 kv' are the same."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", as_text(value)).casefold())
+    return _SPACES_RE.sub("", unicodedata.normalize("NFKC", as_text(value)).casefold())
 
 
-def _choices(table: dict[str, str], choices) -> dict[str, str]:
-    """Add each choice's code and (English and current-language) label to a value table."""
+@lru_cache(maxsize=32)
+def _table(name: str, language: str | None) -> dict[str, str]:
+    """A value table with each choice's code and label (in the active language) added; built once
+    per language, not per row."""
+    table, choices = {
+        "category": (CATEGORY_VALUES, Category.choices),
+        "importance": (IMPORTANCE_VALUES, Importance.choices),
+        "status": (STATUS_VALUES, Status.choices),
+    }[name]
     out = {key(alias): code for alias, code in table.items()}
     for code, label in choices:
         out.setdefault(key(code), code)
         out.setdefault(key(label), code)
     return out
+
+
+def _choices(name: str) -> dict[str, str]:
+    return _table(name, get_language())
 
 
 CATEGORY_VALUES = {
@@ -75,6 +92,12 @@ STATUS_VALUES = {
     "已销户": Status.CLOSED,
     "注销": Status.CLOSED,
 }
+# For messages: what a value is called, and the values to suggest besides the codes.
+_DESCRIBE = {
+    "category": (_lazy("category"), ("居民生活", "一般工商业", "大工业", "农业生产", "公共服务"), Category),
+    "importance": (_lazy("importance"), ("一级", "二级", "临时", "无"), Importance),
+    "status": (_lazy("status"), ("正常", "暂停", "销户"), Status),
+}
 _IMPORTANCE_SUFFIXES = ("重要电力用户", "重要用户", "重要客户", "重要")
 _VOLTAGE_UNIT_RE = re.compile(r"^(?:交流|ac)?(.*?)(kv|千伏|v|伏)?$")
 _CAPACITY_UNIT_RE = re.compile(r"^(.*?)(kva|千伏安)?$")
@@ -87,12 +110,13 @@ def text(value, *, required: bool = False) -> str:
     return result
 
 
-def _lookup(value, table: dict, *, what: str, accepted: str) -> str:
-    found = table.get(key(value))
+def _lookup(value, name: str) -> str:
+    found = _choices(name).get(key(value))
     if found is None:
+        what, examples, choices = _DESCRIBE[name]
         raise ValueError(
             _("Unknown %(what)s “%(value)s”; accepted: %(accepted)s.")
-            % {"what": what, "value": as_text(value), "accepted": accepted}
+            % {"what": what, "value": as_text(value), "accepted": ", ".join([*examples, *choices.values])}
         )
     return found
 
@@ -100,45 +124,28 @@ def _lookup(value, table: dict, *, what: str, accepted: str) -> str:
 def category(value) -> str:
     if not as_text(value):
         raise ValueError(_("This field is required."))
-    table = _choices(CATEGORY_VALUES, Category.choices)
     normalized = key(value)
-    if normalized not in table and normalized.endswith("用电"):
+    if normalized not in _choices("category") and normalized.endswith("用电"):
         value = normalized[: -len("用电")]
-    return _lookup(
-        value,
-        table,
-        what=_("category"),
-        accepted="居民生活, 一般工商业, 大工业, 农业生产, 公共服务, " + ", ".join(Category.values),
-    )
+    return _lookup(value, "category")
 
 
 def importance(value) -> str:
     if not as_text(value):
         return Importance.NONE
-    table = _choices(IMPORTANCE_VALUES, Importance.choices)
     normalized = key(value)
-    if normalized not in table:
+    if normalized not in _choices("importance"):
         for suffix in _IMPORTANCE_SUFFIXES:
             if normalized.endswith(suffix) and normalized != suffix:
                 normalized = normalized[: -len(suffix)]
                 break
-    return _lookup(
-        normalized,
-        table,
-        what=_("importance"),
-        accepted="一级, 二级, 临时, 无, " + ", ".join(Importance.values),
-    )
+    return _lookup(normalized, "importance")
 
 
 def status(value) -> str:
     if not as_text(value):
         return Status.ACTIVE
-    return _lookup(
-        value,
-        _choices(STATUS_VALUES, Status.choices),
-        what=_("status"),
-        accepted="正常, 暂停, 销户, " + ", ".join(Status.values),
-    )
+    return _lookup(value, "status")
 
 
 def voltage_kv(value) -> Decimal:

@@ -8,7 +8,17 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-CUSTOMER_HEADER = ["户号", "户名", "用电类别", "供电电压", "合同容量", "重要用户等级", "供电所", "用电地址", "用户状态"]
+CUSTOMER_HEADER = [
+    "户号",
+    "户名",
+    "用电类别",
+    "供电电压",
+    "合同容量",
+    "重要用户等级",
+    "供电所",
+    "用电地址",
+    "用户状态",
+]
 CONSUMPTION_HEADER = ["户号", "电费年月", "抄见电量(kWh)", "应收电费(元)", "最大需量"]
 
 
@@ -19,7 +29,9 @@ def media_root(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
-def customer_row(account_no, *, station, name="某某公司", category="一般工商业", voltage="0.4kV", capacity="50"):
+def customer_row(
+    account_no, *, station, name="某某公司", category="一般工商业", voltage="0.4kV", capacity="50"
+):
     """A customer row under CUSTOMER_HEADER."""
     return [account_no, name, category, voltage, capacity, "无", station, "城关镇人民路1号", "正常"]
 
