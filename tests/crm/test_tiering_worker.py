@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
+from kombu import pools
 
 from crm.celery import app
 from customers.models import ClassificationRun, Customer, Tier
@@ -20,11 +21,24 @@ LAST_STEP = "managers.tasks.reconcile_assignments_task"
 
 
 @pytest.fixture
-def real_worker(tmp_path):
+def real_worker(tmp_path, settings):
     """A worker thread consuming the real broker, with tasks no longer run in-process. Without Redis
     the filesystem broker gets folders of its own, so no message of another run is consumed."""
-    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_transport_options")}
-    app.conf.task_always_eager = False
+    keys = (
+        "task_always_eager",
+        "broker_transport_options",
+        "broker_url",
+        "broker_write_url",
+        "broker_read_url",
+    )
+    saved = {key: app.conf.get(key) for key in keys}
+    # The broker the settings name, whatever an earlier test left in the app's configuration.
+    app.conf.update(
+        task_always_eager=False,
+        broker_url=settings.CELERY_BROKER_URL,
+        broker_write_url=None,
+        broker_read_url=None,
+    )
     if app.conf.broker_url.startswith("filesystem"):
         app.conf.broker_transport_options = {
             **saved["broker_transport_options"],
@@ -41,10 +55,11 @@ def real_worker(tmp_path):
 
 
 def fresh_connections() -> None:
-    """Drop pooled broker connections so the next ones use the configuration now in force."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    """Forget pooled broker connections so the next ones follow the configuration now in force
+    (kombu keeps its pools in a registry keyed by broker URL: clear it, or a closed pool is handed
+    to the next user of the same URL)."""
+    pools.reset()
+    app._pool = None
     app.amqp._producer_pool = None
 
 
