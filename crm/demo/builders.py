@@ -38,6 +38,7 @@ from customers.models import (
     Station,
     Status,
     Tier,
+    TierPolicy,
     TransformerDistrict,
 )
 from customers.tiering import TierThresholds, decide_tier
@@ -484,7 +485,10 @@ class _TierCache:
     does not need)."""
 
     def __init__(self):
-        self.thresholds = TierThresholds.default()
+        # The policy the product itself applies now, so a reclassification right after the seed
+        # finds nothing to change.
+        policy = TierPolicy.objects.effective()
+        self.thresholds = TierThresholds.from_policy(policy) if policy else TierThresholds.default()
         self.tiers: dict[tuple, str] = {}
 
     def __call__(self, spec: "Spec", annual: Decimal) -> str:

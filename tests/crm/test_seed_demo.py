@@ -15,10 +15,12 @@ from crm.accounts import roles
 from crm.accounts.models import User
 from crm.demo.builders import ASSIGNMENT_REASON
 from crm.demo.logins import DEMO_LOGINS, DEMO_PASSWORD
+from customers.classification import classification_run_execute, classification_run_start
 from customers.consumption import customers_refresh_annual
 from customers.models import (
     Branch,
     Category,
+    ClassificationRun,
     Community,
     Company,
     ConsumptionRecord,
@@ -190,6 +192,17 @@ def test_tier_mix_holds_all_four_tiers_decided_by_the_tiering_rules(seeded):
             in_community=c.community_id is not None,
         )
         assert c.tier == decision.tier, c
+
+
+def test_a_reclassification_right_after_the_seed_changes_no_tier(seeded):
+    # given a seeded database
+    run, _created = classification_run_start(trigger=ClassificationRun.Trigger.MANUAL)
+    # when the product reclassifies every customer with the policy in force
+    run = classification_run_execute(run_id=run.pk)
+    # then
+    assert run.status == ClassificationRun.State.DONE
+    assert run.examined > 0
+    assert run.changed == 0
 
 
 def test_important_customers_include_a_level_1_hospital_and_water_works(seeded):
