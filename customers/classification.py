@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from crm.common import hooks
 from customers.models import ClassificationRun, Customer, TierPolicy
+from customers.tier_services import NOT_PINNED
 from customers.tiering import RULES, TIER_RANK, TierThresholds, keeps_margin, tier_of_rule
 
 State = ClassificationRun.State
@@ -102,9 +103,7 @@ def _begin(run_id: int) -> ClassificationRun:
         run.max_pk = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         run.released = Customer.objects.filter(
             tier_pinned=True, tier_pinned_until__lt=timezone.localdate()
-        ).update(
-            tier_pinned=False, tier_pin_reason="", tier_pinned_until=None, tier_pinned_by=None, updated_at=now
-        )
+        ).update(**NOT_PINNED, updated_at=now)
         try:
             with transaction.atomic():
                 run.save()

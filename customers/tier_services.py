@@ -108,14 +108,12 @@ def customer_pin_tier(
     return change
 
 
+# What a customer without a pin holds in the pin fields.
+NOT_PINNED = {"tier_pinned": False, "tier_pin_reason": "", "tier_pinned_until": None, "tier_pinned_by": None}
+
+
 @transaction.atomic
 def customer_unpin_tier(*, customer: Customer, by) -> None:
     """Release the pin; the next reclassification decides the tier again (and records why)."""
-    Customer.objects.filter(pk=customer.pk).update(
-        tier_pinned=False,
-        tier_pin_reason="",
-        tier_pinned_until=None,
-        tier_pinned_by=None,
-        updated_at=timezone.now(),
-    )
+    Customer.objects.filter(pk=customer.pk).update(**NOT_PINNED, updated_at=timezone.now())
     customer.refresh_from_db()

@@ -10,13 +10,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.common.scopes import scope_for
-from customers.models import Customer, Status
+from customers.models import Customer
 from managers.models import ROLE_FOR_TIER, Manager
 from managers.services import assignment_move
 
@@ -38,8 +37,8 @@ def candidates_for(user, *, station_id: int, tier: str) -> list[Manager]:
         Manager.objects.visible_to(user)
         .filter(station_id=station_id, role=ROLE_FOR_TIER[tier], active=True)
         .select_related("user")
-        .annotate(load=Count("user__customers", filter=Q(user__customers__status=Status.ACTIVE)))
-        .order_by("-qualified", "load", "employee_no")
+        .with_portfolio_size()
+        .order_by("-qualified", "portfolio_size", "employee_no")
     )
 
 
