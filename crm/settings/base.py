@@ -166,7 +166,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # Choices used by more than one field get one name each in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "managers.models.Role",
+        "CourseCategoryEnum": "training.models.Category",
+        "CustomerCategoryEnum": "customers.models.Category",
+    },
 }
 
 # Celery. Without REDIS_URL the broker is kombu's filesystem transport under var/, so `make run`
