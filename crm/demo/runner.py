@@ -134,7 +134,7 @@ class Supervisor:
                 self.write(f"{label} | {line.rstrip()}")
 
     def run(self) -> int:
-        """Wait until a stop is requested (0) or a child exits (its code, or 1 if it was 0)."""
+        """Wait until a stop is requested (0) or a child exits (its code; 1 if it was 0)."""
         ready = self.ready_address is None
         while True:
             if self._stop_signal is not None:
@@ -149,7 +149,7 @@ class Supervisor:
                         % {"name": name, "code": code}
                     )
                     self.stop(signal.SIGTERM)
-                    return code or 1
+                    return 128 - code if code < 0 else code or 1  # killed by a signal: 128 + its number
             if not ready and _accepts(self.ready_address):
                 ready = True
                 if self.on_ready:

@@ -134,3 +134,15 @@ def test_the_banner_callback_runs_once_the_web_address_answers(listening_port):
     # then
     assert calls == [True]
     assert code == 0
+
+
+def test_a_child_killed_by_a_signal_is_reported_with_the_shells_128_plus_signal_code():
+    # given a child that is killed
+    out = Lines()
+    killed = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+    supervisor = Supervisor([child("steady", POLITE), child("killed", killed)], write=out.write)
+    # when
+    supervisor.start()
+    code = supervisor.run()
+    # then
+    assert code == 128 + signal.SIGKILL
