@@ -59,10 +59,13 @@ def test_heartbeat_task_records_the_worker(db):
 
 
 @pytest.fixture
-def unreachable_broker(monkeypatch):
-    # Nothing listens on port 1: the connection is refused at once.
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
-    monkeypatch.setattr(app.conf, "broker_write_url", None)
+def unreachable_broker():
+    # Nothing listens on port 1: the connection is refused at once. (Not monkeypatch: Celery derives
+    # broker_write_url from broker_url, so restoring them one by one would keep the bad URL.)
+    saved = {key: app.conf.get(key) for key in ("broker_url", "broker_write_url")}
+    app.conf.update(broker_url="redis://127.0.0.1:1/0", broker_write_url=None)
+    yield
+    app.conf.update(saved)
 
 
 def test_unreachable_broker_is_reported_down_and_the_service_degraded(api, db, unreachable_broker):
