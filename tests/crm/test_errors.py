@@ -244,3 +244,11 @@ def test_bad_manager_fields_answer_400(world, api):
         response = client.patch(url, payload, format="json")
         assert response.status_code == 400, (payload, response.content[:200])
         assert set(response.json()) == set(payload)
+
+
+def test_null_characters_in_unique_fields_are_refused_before_the_uniqueness_query(world, api):
+    # PostgreSQL refuses NUL in text: the uniqueness check must never see it
+    customer = _customer_payload(world, account_no="31\x0000")
+    assert api(world.integration).post("/api/v1/customers/", customer, format="json").status_code == 400
+    station = {"code": "S\x00", "name": "x", "branch": world.station_a.branch_id}
+    assert api(world.admin).post("/api/v1/stations/", station, format="json").status_code == 400

@@ -284,3 +284,36 @@ def test_list_query_count_does_not_grow_with_rows(world, api, case):
     assert large_rows >= small_rows + 57
     assert large == small
     assert small <= 10
+
+
+# ---------------------------------------------------------------- the other lists' filters
+def test_manager_filters_by_qualified_and_employee_number(world, api):
+    unqualified = ManagerFactory(station=world.station_a, qualified=False, employee_no="E-UNQ")
+    client = api(world.admin)
+    assert _ids(client.get("/api/v1/managers/", {"qualified": "false"})) == [unqualified.pk]
+    assert _ids(client.get("/api/v1/managers/", {"employee_no": "E-UNQ"})) == [unqualified.pk]
+
+
+def test_assignments_filter_by_who_moved_the_customer(world, api):
+    moved = AssignmentFactory(customer=world.customer_a, manager=world.manager_a.user, by=world.supervisor)
+    client = api(world.admin)
+    assert _ids(client.get("/api/v1/assignments/", {"by": world.supervisor.pk})) == [moved.pk]
+
+
+def test_stations_filter_by_branch(world, api):
+    from tests.factories import BranchFactory
+
+    other_branch = BranchFactory(code="BR-OTHER")
+    station = StationFactory(branch=other_branch)
+    assert _ids(api(world.admin).get("/api/v1/stations/", {"branch": other_branch.pk})) == [station.pk]
+
+
+def test_territories_filter_by_code_and_district_fields(world, api):
+    community = CommunityFactory(station=world.station_a, code="CM-FIND")
+    district = TransformerDistrictFactory(station=world.station_b, transformer_code="T-FIND")
+    TransformerDistrictFactory(station=world.station_a)
+    client = api(world.admin)
+    assert _ids(client.get("/api/v1/communities/", {"code": "CM-FIND"})) == [community.pk]
+    districts = "/api/v1/transformer-districts/"
+    assert _ids(client.get(districts, {"transformer_code": "T-FIND"})) == [district.pk]
+    assert _ids(client.get(districts, {"station": world.station_b.pk})) == [district.pk]
