@@ -63,7 +63,7 @@ def exception_handler(exc, context):
 ERROR_COMPONENTS = {
     "ErrorDetail": {
         "type": "object",
-        "description": "Any error that is not about particular fields (401, 403, 404, 405, 409, 429).",
+        "description": "Any error that is not about particular fields (401, 403, 404, 409, 415, 429).",
         "properties": {"detail": {"type": "string"}},
         "required": ["detail"],
     },
@@ -81,6 +81,7 @@ _ERRORS = {
     "403": ("ErrorDetail", "Not allowed: the user lacks the permission."),
     "404": ("ErrorDetail", "Not found, or outside the user's scope."),
     "409": ("ErrorDetail", "Conflicts with the object's state or with existing data."),
+    "415": ("ErrorDetail", "The body is not JSON (or another accepted media type)."),
     "429": ("ErrorDetail", "Too many requests; retry later."),
 }
 
@@ -98,6 +99,8 @@ def _error_codes(path: str, method: str, operation: dict) -> list[str]:
         codes.append("404")  # the object, or a page past the last one
     if method in {"post", "put", "patch", "delete"}:
         codes.append("409")
+    if method in {"post", "put", "patch"}:
+        codes.append("415")
     codes.append("429")
     return codes
 
@@ -110,9 +113,6 @@ def add_error_responses(result, generator, request, public):
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
-                continue
-            if operation.get("x-no-error-responses"):
-                operation.pop("x-no-error-responses")
                 continue
             for code in _error_codes(path, method, operation):
                 component, description = _ERRORS[code]
