@@ -48,8 +48,10 @@ check-deploy: install
 messages: install
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
+## seed: throw the local data away and build the demo county again
 seed: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py flush --noinput
 	$(BIN)/python manage.py seed_demo
 
 ## bench-reclassify: the reclassification job against one SQL statement on PostgreSQL, 1,000,000
