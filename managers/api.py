@@ -21,6 +21,7 @@ from customers.api import (
 )
 from customers.models import Customer
 from managers.models import Assignment, Manager
+from managers.selectors import unassigned_customers_for
 from managers.services import assignment_move, manager_delete, manager_save
 
 User = get_user_model()
@@ -140,9 +141,7 @@ def customers_assignable_by(user):
     the stations where their team works (the supervisor's unassigned list, managers/unassigned_views.py)."""
     if scope_for(user).sees_all:
         return Customer.objects.all()
-    stations = Manager.objects.visible_to(user).filter(active=True).values("station_id")
-    unassigned = Customer.objects.active().filter(manager__isnull=True, station__in=stations)
-    return Customer.objects.visible_to(user) | unassigned
+    return Customer.objects.visible_to(user) | unassigned_customers_for(user)
 
 
 class _AssignableCustomerField(PrimaryKeyRelatedField):

@@ -30,6 +30,17 @@ class HomeSummary:
     profile: Manager | None = None
 
 
+def unassigned_customers_for(user) -> QuerySet[Customer]:
+    """Active customers without a manager that the user looks after: all of them for those who see
+    everything, else those in the stations where the user's active managers work. No scope includes
+    a customer without a manager, so this is the one place that says who sees them."""
+    customers = Customer.objects.active().filter(manager__isnull=True)
+    if scope_for(user).sees_all:
+        return customers
+    stations = Manager.objects.visible_to(user).filter(active=True).values("station_id")
+    return customers.filter(station__in=stations)
+
+
 def tier_counts(customers: QuerySet[Customer]) -> tuple[list[TierCount], int]:
     """Counts per tier (every tier, zeros included) and the total, in one query."""
     counts = customers.aggregate(
@@ -59,20 +70,17 @@ def home_summary(user) -> HomeSummary:
             tiers=tiers,
             total=total,
             team_size=Manager.objects.active().count(),
-            unassigned=customers.filter(manager__isnull=True).count(),
+            unassigned=unassigned_customers_for(user).count(),
         )
     if SUPERVISOR in roles:
         team = Manager.objects.visible_to(user).active()
         tiers, total = tier_counts(Customer.objects.visible_to(user).active())
-        # Unassigned customers have no manager, so no scope includes them: they are the active
-        # customers without a manager in the stations where the supervisor's managers work.
-        unassigned = (
-            Customer.objects.active()
-            .filter(manager__isnull=True, station__in=team.values("station_id"))
-            .count()
-        )
         return HomeSummary(
-            kind="team", tiers=tiers, total=total, team_size=team.count(), unassigned=unassigned
+            kind="team",
+            tiers=tiers,
+            total=total,
+            team_size=team.count(),
+            unassigned=unassigned_customers_for(user).count(),
         )
     profile = Manager.objects.select_related("station").filter(pk=user.pk).first()
     if ACCOUNT_MANAGER in roles or profile is not None:

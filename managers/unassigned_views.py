@@ -14,21 +14,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.common.scopes import scope_for
-from customers.models import Customer
 from managers.models import ROLE_FOR_TIER, Manager
+from managers.selectors import unassigned_customers_for
 from managers.services import assignment_move
 
 PAGE_SIZE = 50
-
-
-def unassigned_customers_for(user):
-    """Active customers without a manager in the stations the user looks after."""
-    customers = Customer.objects.active().filter(manager__isnull=True)
-    if scope_for(user).sees_all:
-        return customers
-    stations = Manager.objects.visible_to(user).filter(active=True).values("station_id")
-    return customers.filter(station__in=stations)
 
 
 def candidates_for(user, *, station_id: int, tier: str) -> list[Manager]:
