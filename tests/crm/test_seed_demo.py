@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
+from django.utils import translation
 
 from crm.accounts import roles
 from crm.accounts.models import User
@@ -276,7 +277,8 @@ def test_if_empty_leaves_existing_customers_alone(seeded):
     before = snapshot()
     # when seeding again with --if-empty and another seed
     out = io.StringIO()
-    call_command("seed_demo", customers=50, seed=7, if_empty=True, stdout=out)
+    with translation.override("en"):
+        call_command("seed_demo", customers=50, seed=7, if_empty=True, stdout=out)
     # then nothing changed
     assert snapshot() == before
     assert "already" in out.getvalue()

@@ -4,6 +4,7 @@ import csv
 import io
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from customers.models import Customer, ImportJob
@@ -25,6 +26,7 @@ def browser(client):
     def as_user(user):
         client.force_login(user)
         client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # pages follow the switch, not the browser
         return client
 
     return as_user

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from customers.models import Category, Importance, Status, Tier
@@ -259,6 +260,7 @@ def test_customer_page_charts_the_latest_24_months(client, world):
 
 def test_customer_page_without_consumption_says_so(client, world):
     client.force_login(world.manager_a.user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
     html = client.get(detail(world.customer_a)).content.decode()
 

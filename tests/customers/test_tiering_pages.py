@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.template import Context, Template
 from django.urls import reverse
 from django.utils import translation
@@ -40,6 +41,7 @@ def test_run_detail_shows_transitions_and_each_change_with_why(world, client):
     Customer.objects.filter(pk=world.customer_b.pk).update(voltage_kv=Decimal("110"))
     run = reclassify()
     client.force_login(world.admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     with translation.override("en"):
         page = client.get(reverse("customers:tier-run", args=[run.pk]), HTTP_ACCEPT_LANGUAGE="en")
     html = page.content.decode()
