@@ -3,6 +3,7 @@
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import Station
 from managers.models import Role
@@ -25,9 +26,13 @@ class TeamFilterForm(forms.Form):
     )
     role = forms.ChoiceField(label=_("Role"), required=False, choices=[("", _("All roles")), *Role.choices])
     active = forms.TypedChoiceField(
-        label=_("Active"),
+        label=pgettext_lazy("manager", "Active"),
         required=False,
-        choices=[("", _("Active and inactive")), ("1", _("Active")), ("0", _("Inactive"))],
+        choices=[
+            ("", _("Active and inactive")),
+            ("1", pgettext_lazy("manager", "Active")),
+            ("0", pgettext_lazy("manager", "Inactive")),
+        ],
         coerce=lambda value: value == "1",
         empty_value=None,
     )

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.common.models import TimeStampedModel
 from crm.common.scopes import scope_for
@@ -28,7 +29,7 @@ class Delivery(models.TextChoices):
 class Result(models.TextChoices):
     ENROLLED = "enrolled", _("Enrolled")
     PASSED = "passed", _("Passed")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("training result", "Failed")
 
 
 DEFAULT_PASS_MARK = 60

@@ -42,6 +42,7 @@ ENGLISH_UI_WORDS = [
 @dataclass
 class Entry:
     msgid: str = ""
+    msgctxt: str | None = None
     msgid_plural: str | None = None
     msgstr: dict[int, str] = field(default_factory=dict)
     flags: set[str] = field(default_factory=set)
@@ -69,6 +70,10 @@ def read_po(path: Path) -> list[Entry]:
             entry.flags |= {flag.strip() for flag in line[2:].split(",")}
         elif line.startswith("#"):
             continue
+        elif line.startswith("msgctxt "):
+            if entry.line:
+                finish()
+            entry.msgctxt, target = ast.literal_eval(line.split(" ", 1)[1]), ("msgctxt", None)
         elif line.startswith("msgid_plural "):
             entry.msgid_plural, target = "", ("msgid_plural", None)
             entry.msgid_plural += ast.literal_eval(line.split(" ", 1)[1])
@@ -101,7 +106,7 @@ def entries() -> list[Entry]:
 
 
 def where(entry: Entry) -> str:
-    return f"django.po line {entry.line}: {entry.msgid!r}"
+    return f"django.po line {entry.line}: {entry.msgid!r}" + (f" ({entry.msgctxt})" if entry.msgctxt else "")
 
 
 # ---------------------------------------------------------------- the catalog
@@ -148,7 +153,9 @@ def test_compiled_catalog_gives_every_translation_of_the_po(entries):
     stale = []
     for e in entries:
         if e.msgid_plural is None:
-            got = compiled.gettext(e.msgid)
+            got = compiled.pgettext(e.msgctxt, e.msgid) if e.msgctxt else compiled.gettext(e.msgid)
+        elif e.msgctxt:
+            got = compiled.npgettext(e.msgctxt, e.msgid, e.msgid_plural, 2)
         else:
             got = compiled.ngettext(e.msgid, e.msgid_plural, 2)
         if got != e.msgstr[0]:
