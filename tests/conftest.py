@@ -1,14 +1,19 @@
 """Personas shared by the suite: two managers in different stations (each with a customer), their
 supervisor, an administrator and an integration client."""
 
+import datetime as dt
 from types import SimpleNamespace
 
 import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from kombu import pools
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crm.accounts import roles
-from customers.models import Tier
+from crm.celery import app as celery_app
+from customers.models import Tier, TierPolicy
 from managers.models import Role
 from tests.factories import (
     CustomerFactory,
@@ -22,6 +27,8 @@ from tests.factories import (
 def world(db):
     """The standard cast. `world.manager_a` serves `world.customer_a` in station A; manager B serves
     customer B in station B; the supervisor supervises manager A only."""
+    # The data migration's default tier policy; a transactional test before this one flushed it.
+    TierPolicy.objects.get_or_create(version=1, defaults={"effective_from": dt.date(2000, 1, 1)})
     station_a, station_b = StationFactory(name="城关供电所"), StationFactory(name="河口供电所")
     supervisor = UserFactory(username="supervisor", full_name="李主管", role=roles.SUPERVISOR)
     manager_a = ManagerFactory(
@@ -69,3 +76,50 @@ def api():
         return client
 
     return make
+
+
+def _fresh_broker_connections() -> None:
+    """Forget pooled broker connections and the result backend, so the next ones follow the
+    configuration now in force. kombu keeps its pools in a registry keyed by broker URL: closing one
+    without clearing the registry would hand the closed pool to the next user of the same URL."""
+    pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    celery_app._backend_cache = None  # a thread-safe backend, shared by threads
+    celery_app._local.__dict__.pop("backend", None)  # or this thread's own
+
+
+@pytest.fixture
+def real_worker(transactional_db, tmp_path):
+    """A Celery worker thread on the broker the settings name (Redis when REDIS_URL is set, as in
+    CI; the filesystem transport otherwise), with tasks sent through it instead of run in-process.
+    Without Redis the filesystem broker gets folders of its own, so no message of another run is
+    consumed."""
+    keys = (
+        "task_always_eager",
+        "broker_transport_options",
+        "broker_url",
+        "broker_write_url",
+        "broker_read_url",
+    )
+    saved = {key: celery_app.conf.get(key) for key in keys}
+    celery_app.conf.update(
+        task_always_eager=False,
+        # the broker of the settings, whatever an earlier test left in the app's configuration
+        broker_url=settings.CELERY_BROKER_URL,
+        broker_write_url=None,
+        broker_read_url=None,
+    )
+    if celery_app.conf.broker_url.startswith("filesystem"):
+        celery_app.conf.broker_transport_options = {
+            **saved["broker_transport_options"],
+            "data_folder_in": str(tmp_path),
+            "data_folder_out": str(tmp_path),
+        }
+    _fresh_broker_connections()
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+            yield worker
+    finally:
+        celery_app.conf.update(saved)
+        _fresh_broker_connections()

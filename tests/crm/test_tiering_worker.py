@@ -6,11 +6,8 @@ import threading
 from decimal import Decimal
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
-from kombu import pools
 
-from crm.celery import app
 from customers.models import ClassificationRun, Customer, Tier
 from managers.models import Assignment, Role
 from tests.factories import ManagerFactory
@@ -18,49 +15,6 @@ from tests.factories import ManagerFactory
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 LAST_STEP = "managers.tasks.reconcile_assignments_task"
-
-
-@pytest.fixture
-def real_worker(tmp_path, settings):
-    """A worker thread consuming the real broker, with tasks no longer run in-process. Without Redis
-    the filesystem broker gets folders of its own, so no message of another run is consumed."""
-    keys = (
-        "task_always_eager",
-        "broker_transport_options",
-        "broker_url",
-        "broker_write_url",
-        "broker_read_url",
-    )
-    saved = {key: app.conf.get(key) for key in keys}
-    # The broker the settings name, whatever an earlier test left in the app's configuration.
-    app.conf.update(
-        task_always_eager=False,
-        broker_url=settings.CELERY_BROKER_URL,
-        broker_write_url=None,
-        broker_read_url=None,
-    )
-    if app.conf.broker_url.startswith("filesystem"):
-        app.conf.broker_transport_options = {
-            **saved["broker_transport_options"],
-            "data_folder_in": str(tmp_path),
-            "data_folder_out": str(tmp_path),
-        }
-    fresh_connections()
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            yield
-    finally:
-        app.conf.update(saved)
-        fresh_connections()
-
-
-def fresh_connections() -> None:
-    """Forget pooled broker connections so the next ones follow the configuration now in force
-    (kombu keeps its pools in a registry keyed by broker URL: clear it, or a closed pool is handed
-    to the next user of the same URL)."""
-    pools.reset()
-    app._pool = None
-    app.amqp._producer_pool = None
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ broker, runs in a worker thread with its own database connection, and its result
 through a result backend."""
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
-from kombu import pools
 
 from crm.celery import app
 from customers.models import Customer, Tier
@@ -17,41 +15,12 @@ from tests.factories import CommunityFactory, CustomerFactory, ManagerFactory
 pytestmark = [pytest.mark.worker]
 
 
-def _fresh_connections() -> None:
-    """Forget pooled broker connections and the result backend, so the next ones follow the
-    configuration now in force. kombu keeps its pools in a registry keyed by broker URL: closing one
-    without clearing the registry would hand the closed pool to the next user of the same URL."""
-    pools.reset()
-    app._pool = None
-    app.amqp._producer_pool = None
-    app._backend_cache = None  # a thread-safe backend, shared by threads
-    app._local.__dict__.pop("backend", None)  # or this thread's own
-
-
-@pytest.fixture
-def real_worker(transactional_db, tmp_path, monkeypatch):
-    """A worker thread on the configured broker. Tasks are sent, not run in-process; results come back
-    through Redis (when used) or an in-memory cache the worker thread shares with the test. Without
-    Redis the filesystem broker gets folders of its own, so no message of another run is consumed."""
-    keys = ("task_always_eager", "broker_transport_options", "result_backend")
-    saved = {key: app.conf[key] for key in keys}
-    app.conf.task_always_eager = False
-    app.conf.result_backend = settings.REDIS_URL or "cache+memory://"
-    if app.conf.broker_url.startswith("filesystem"):
-        app.conf.broker_transport_options = {
-            **saved["broker_transport_options"],
-            "data_folder_in": str(tmp_path),
-            "data_folder_out": str(tmp_path),
-        }
-    # Results are ignored in production (each job records its run in the database); this test reads one.
+@pytest.fixture(autouse=True)
+def reconcile_keeps_its_result(monkeypatch):
+    """Results are ignored in production (each job records its run in the database); these tests
+    read one, through Redis or an in-memory cache the worker thread shares with the test."""
     monkeypatch.setattr(reconcile_assignments_task, "ignore_result", False)
-    _fresh_connections()
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
-            yield worker
-    finally:
-        app.conf.update(saved)
-        _fresh_connections()
+    monkeypatch.setitem(app.conf, "result_backend", settings.REDIS_URL or "cache+memory://")
 
 
 def test_reconcile_assignments_runs_on_a_real_worker(world, real_worker):
