@@ -31,6 +31,13 @@ class TokenView(APIView):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = authenticate(request, **serializer.validated_data)
+        if getattr(request, "axes_locked_out", False):
+            # django-axes refused before checking the password (too many failures for this
+            # username from this address); the answer is the API's 429, not the lockout page.
+            return Response(
+                {"detail": _("Too many failed log-in attempts. Try again later.")},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
         if user is None or not user.is_active:
             return Response(
                 {"non_field_errors": [_("Unable to log in with these credentials.")]},

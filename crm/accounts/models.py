@@ -1,6 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 
@@ -36,6 +36,28 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.full_name or self.get_full_name() or self.username
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_active = instance.is_active if "is_active" in field_names else None
+        return instance
+
+    def save(self, *args, **kwargs) -> None:
+        """Deactivating a user ends their sessions and deletes their tokens in the same transaction,
+        whichever way the deactivation comes (admin, service, shell)."""
+        deactivated = self.pk is not None and not self.is_active
+        if deactivated and getattr(self, "_loaded_active", None) is None:
+            deactivated = type(self).objects.filter(pk=self.pk, is_active=True).exists()
+        elif deactivated:
+            deactivated = self._loaded_active
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if deactivated:
+                from crm.accounts.security import user_end_sessions
+
+                user_end_sessions(user=self)
+        self._loaded_active = self.is_active
 
     def clean(self) -> None:
         super().clean()
