@@ -11,6 +11,7 @@ from customers import tier_api
 from customers.import_api import ImportViewSet
 from managers import api as managers_api
 from training import api as training_api
+from visits import api as visits_api
 
 # The error shapes are added to every operation (crm/common/errors.py) and choice sets shared by
 # several apps get one name each. These belong in SPECTACULAR_SETTINGS too, so that
@@ -28,6 +29,9 @@ router.register("managers", managers_api.ManagerViewSet, basename="manager")
 router.register("assignments", managers_api.AssignmentViewSet, basename="assignment")
 router.register("tier-policies", tier_api.TierPolicyViewSet, basename="tier-policy")
 router.register("classification-runs", tier_api.ClassificationRunViewSet, basename="classification-run")
+router.register("visit-policies", visits_api.VisitPolicyViewSet, basename="visit-policy")
+router.register("visit-tasks", visits_api.VisitTaskViewSet, basename="visit-task")
+router.register("visit-runs", visits_api.VisitRunViewSet, basename="visit-run")
 router.register("courses", training_api.CourseViewSet, basename="course")
 router.register("training-records", training_api.TrainingRecordViewSet, basename="training-record")
 

@@ -19,24 +19,30 @@ def consumption_landed() -> None:
 
 def classification_queued(*, run_id: int) -> None:
     """A reclassification was queued (on demand, monthly, or after consumption landed): classify,
-    then move the customers whose tier changed, then let every other customer find its manager."""
+    then move the customers whose tier changed, then cancel their old tier's open visits and open a
+    welcome visit with the new manager, then let every other customer find its manager."""
     from celery import chain
 
     from customers.classification_tasks import reclassify_customers_task
     from managers.tasks import reassign_after_classification_task, reconcile_assignments_task
+    from visits.tasks import visits_after_classification_task
 
     chain(
         reclassify_customers_task.si(run_id),
         reassign_after_classification_task.si(run_id),
+        visits_after_classification_task.si(run_id),
         reconcile_assignments_task.si(),
     ).delay()
 
 
 def tier_changed(*, customer_ids: list[int]) -> None:
     """Tiers changed outside a run (a pin): move those customers to a manager of the new role."""
-    from managers.tasks import reassign_customers_task
+    from celery import chain
 
-    reassign_customers_task.delay(customer_ids)
+    from managers.tasks import reassign_customers_task
+    from visits.tasks import visits_after_tier_pin_task
+
+    chain(reassign_customers_task.si(customer_ids), visits_after_tier_pin_task.si(customer_ids)).delay()
 
 
 def manager_changed(*, manager_id: int) -> None:

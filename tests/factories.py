@@ -197,3 +197,40 @@ class TrainingRecordFactory(factory.django.DjangoModelFactory):
     hours = factory.LazyAttribute(lambda r: r.course.hours)
     result = "passed"
     score = 80
+
+
+# ---------------------------------------------------------------- visits
+class VisitTaskFactory(factory.django.DjangoModelFactory):
+    """A task for a customer (pass community= or transformer_district= with customer=None for those)."""
+
+    class Meta:
+        model = "visits.VisitTask"
+
+    kind = "scheduled"
+    customer = factory.SubFactory(CustomerFactory)
+    manager = factory.LazyAttribute(lambda t: t.customer.manager if t.customer else None)
+    period = dt.date(2026, 3, 1)
+    due_date = dt.date(2026, 3, 31)
+    status = "planned"
+
+
+class VisitReportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "visits.VisitReport"
+
+    task = factory.SubFactory(VisitTaskFactory, status="done")
+    visited_on = factory.LazyAttribute(lambda r: r.task.period)
+    channel = "on_site"
+    business_trend = "stable"
+    satisfaction = 5
+    forecast_kwh_12m = Decimal("12000")
+
+
+class FollowUpFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "visits.FollowUp"
+
+    report = factory.SubFactory(VisitReportFactory)
+    department = "billing"
+    action = "核对电费"
+    status = "open"

@@ -1,1 +1,370 @@
-"""Models arrive with this capability's issue."""
+"""The regular visit system (定期走访制度): a policy per tier, the tasks generated from it (and care,
+welcome and ad hoc visits), the report a manager writes after a visit with its follow-up actions,
+and a record of each background run."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crm.common.models import TimeStampedModel
+from crm.common.scopes import scope_for
+from customers.models import Community, Customer, Tier, TransformerDistrict
+
+
+class Target(models.TextChoices):
+    CUSTOMER = "customer", _("Each customer")
+    COMMUNITY = "community", _("Each community")
+    TRANSFORMER_DISTRICT = "transformer_district", _("Each transformer district")
+
+
+class VisitPolicy(TimeStampedModel):
+    """What a tier's visits go to, how often (months) and how many days before a cycle its task appears."""
+
+    tier = models.CharField(_("tier"), max_length=30, choices=Tier.choices, unique=True)
+    target = models.CharField(_("visited target"), max_length=30, choices=Target.choices)
+    frequency_months = models.PositiveSmallIntegerField(
+        _("frequency (months)"), validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    lead_days = models.PositiveSmallIntegerField(
+        _("lead days"),
+        default=7,
+        validators=[MaxValueValidator(60)],
+        help_text=_("How many days before its cycle starts a task appears."),
+    )
+
+    class Meta:
+        ordering = ["tier"]
+        verbose_name = _("visit policy")
+        verbose_name_plural = _("visit policies")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(tier__in=Tier.values), name="visitpolicy_tier_valid"),
+            models.CheckConstraint(
+                condition=models.Q(target__in=Target.values), name="visitpolicy_target_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(frequency_months__gte=1, frequency_months__lte=12),
+                name="visitpolicy_frequency_1_to_12",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_tier_display()}: {self.get_target_display()} / {self.frequency_months}"
+
+
+class Kind(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    CARE = "care", _("Care visit")
+    TIER_CHANGE = "tier_change", _("Welcome after a tier change")
+    AD_HOC = "ad_hoc", _("Ad hoc")
+
+
+class TaskStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    DONE = "done", _("Done")
+    OVERDUE = "overdue", _("Overdue")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_STATUSES = (TaskStatus.PLANNED, TaskStatus.OVERDUE)
+
+
+class VisitTaskQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        scope = scope_for(user)
+        if scope.sees_all:
+            return self
+        return self.filter(manager_id__in=scope.user_ids)
+
+    def open(self):
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def for_manager(self, user_id: int):
+        return self.filter(manager_id=user_id)
+
+
+_ONE_TARGET = (
+    models.Q(customer__isnull=False, community__isnull=True, transformer_district__isnull=True)
+    | models.Q(customer__isnull=True, community__isnull=False, transformer_district__isnull=True)
+    | models.Q(customer__isnull=True, community__isnull=True, transformer_district__isnull=False)
+)
+
+
+class VisitTask(TimeStampedModel):
+    """One visit to do: to a customer, a community or a transformer district, by a manager, for a period
+    (the first day of the month its cycle starts), due on a date."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.AD_HOC)
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="visit_tasks",
+    )
+    community = models.ForeignKey(
+        Community,
+        verbose_name=_("community"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="visit_tasks",
+    )
+    transformer_district = models.ForeignKey(
+        TransformerDistrict,
+        verbose_name=_("transformer district"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="visit_tasks",
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="visit_tasks",
+    )
+    period = models.DateField(_("period"))
+    due_date = models.DateField(_("due date"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=TaskStatus.choices, default=TaskStatus.PLANNED
+    )
+    cancel_reason = models.CharField(_("cancel reason"), max_length=300, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    reminded_on = models.DateField(_("reminded on"), null=True, blank=True)
+
+    objects = VisitTaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        verbose_name = _("visit task")
+        verbose_name_plural = _("visit tasks")
+        constraints = [
+            models.CheckConstraint(condition=_ONE_TARGET, name="visittask_exactly_one_target"),
+            models.CheckConstraint(condition=models.Q(kind__in=Kind.values), name="visittask_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=TaskStatus.values), name="visittask_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(due_date__gte=models.F("period")), name="visittask_due_after_period"
+            ),
+            # Idempotent generation: one task per target, kind and period (ad hoc tasks are free).
+            models.UniqueConstraint(
+                fields=["customer", "kind", "period"],
+                condition=models.Q(customer__isnull=False) & ~models.Q(kind="ad_hoc"),
+                name="visittask_once_per_customer",
+            ),
+            models.UniqueConstraint(
+                fields=["community", "kind", "period"],
+                condition=models.Q(community__isnull=False) & ~models.Q(kind="ad_hoc"),
+                name="visittask_once_per_community",
+            ),
+            models.UniqueConstraint(
+                fields=["transformer_district", "kind", "period"],
+                condition=models.Q(transformer_district__isnull=False) & ~models.Q(kind="ad_hoc"),
+                name="visittask_once_per_district",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["manager", "status", "due_date"], name="visittask_manager_status_due"),
+            models.Index(fields=["status", "due_date"], name="visittask_status_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.target} {self.period:%Y-%m}"
+
+    @property
+    def target(self):
+        return self.customer or self.community or self.transformer_district
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class Channel(models.TextChoices):
+    ON_SITE = "on_site", _("On site")
+    PHONE = "phone", _("Phone")
+    MEETING = "meeting", _("Meeting")
+
+
+class Trend(models.TextChoices):
+    GROWING = "growing", _("Growing")
+    STABLE = "stable", _("Stable")
+    SHRINKING = "shrinking", _("Shrinking")
+
+
+class VisitReportQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(task__in=VisitTask.objects.visible_to(user))
+
+
+class VisitReport(TimeStampedModel):
+    """What the manager found on a visit, and their forecast of the next 12 months' consumption."""
+
+    task = models.OneToOneField(
+        VisitTask, verbose_name=_("visit task"), on_delete=models.CASCADE, related_name="report"
+    )
+    visited_on = models.DateField(_("visited on"))
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    people_met = models.CharField(_("people met"), max_length=300, blank=True)
+    business_trend = models.CharField(_("business trend"), max_length=20, choices=Trend.choices)
+    needs = models.TextField(_("needs and problems"), blank=True)
+    satisfaction = models.PositiveSmallIntegerField(
+        _("satisfaction"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    forecast_kwh_12m = models.DecimalField(
+        _("forecast of the next 12 months (kWh)"),
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = VisitReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-visited_on", "-id"]
+        verbose_name = _("visit report")
+        verbose_name_plural = _("visit reports")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(satisfaction__gte=1, satisfaction__lte=5),
+                name="visitreport_satisfaction_1_to_5",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(forecast_kwh_12m__isnull=True) | models.Q(forecast_kwh_12m__gte=0),
+                name="visitreport_forecast_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(channel__in=Channel.values), name="visitreport_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(business_trend__in=Trend.values), name="visitreport_trend_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} @ {self.visited_on}"
+
+
+class Department(models.TextChoices):
+    NEW_CONNECTION = "new_connection", _("New connection or capacity change")
+    BILLING = "billing", _("Meter reading, billing and collection")
+    ORDERLY_POWER_USE = "orderly_power_use", _("Orderly power use")
+    LOAD_CONTROL = "load_control", _("Load control or prepaid meter")
+    OTHER = "other", _("Other")
+
+
+class FollowUpStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class FollowUpQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(report__task__in=VisitTask.objects.visible_to(user))
+
+    def waiting(self):
+        return self.filter(status=FollowUpStatus.OPEN)
+
+
+class FollowUp(TimeStampedModel):
+    """An action a visit raised for another department."""
+
+    report = models.ForeignKey(
+        VisitReport, verbose_name=_("visit report"), on_delete=models.CASCADE, related_name="follow_ups"
+    )
+    department = models.CharField(_("department"), max_length=30, choices=Department.choices)
+    action = models.CharField(_("action"), max_length=300)
+    status = models.CharField(
+        _("status"), max_length=10, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN
+    )
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+
+    objects = FollowUpQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("follow-up action")
+        verbose_name_plural = _("follow-up actions")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(department__in=Department.values), name="followup_department_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=FollowUpStatus.values), name="followup_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_department_display()}: {self.action}"
+
+
+class VisitRun(TimeStampedModel):
+    """One run of a visit job: when, what it did, how long, whether it failed."""
+
+    class Job(models.TextChoices):
+        GENERATE = "generate", _("Generate tasks")
+        OVERDUE = "overdue", _("Mark overdue")
+        CARE = "care", _("Detect consumption drops")
+        REMINDERS = "reminders", _("Send reminders")
+        DIGEST = "digest", _("Send overdue digest")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    job = models.CharField(_("job"), max_length=20, choices=Job.choices, default=Job.GENERATE)
+    day = models.DateField(_("day"))
+    status = models.CharField(_("status"), max_length=20, choices=State.choices, default=State.QUEUED)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("visit run")
+        verbose_name_plural = _("visit runs")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(job__in=["generate", "overdue", "care", "reminders", "digest"]),
+                name="visitrun_job_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "done", "failed"]),
+                name="visitrun_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_job_display()} {self.day}"
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None

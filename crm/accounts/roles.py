@@ -35,14 +35,27 @@ _RECORD_TRAINING = [
     "training.add_trainingrecord",
     "training.change_trainingrecord",
 ]
+# Visits: managers plan and report their own visits; supervisors also see the runs.
+_WORK_VISITS = [
+    "visits.view_visitpolicy",
+    "visits.view_visittask",
+    "visits.add_visittask",
+    "visits.change_visittask",
+    "visits.view_visitreport",
+    "visits.add_visitreport",
+    "visits.view_followup",
+    "visits.change_followup",
+    "visits.view_visitrun",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str] | str] = {
-    ACCOUNT_MANAGER: _READ_REFERENCE + _READ_PORTFOLIO + _READ_TRAINING,
+    ACCOUNT_MANAGER: _READ_REFERENCE + _READ_PORTFOLIO + _READ_TRAINING + _WORK_VISITS,
     SUPERVISOR: _READ_REFERENCE
     + _READ_PORTFOLIO
     + ["managers.add_assignment", "managers.change_manager", "customers.view_importjob"]
     + _READ_TRAINING
-    + _RECORD_TRAINING,
+    + _RECORD_TRAINING
+    + _WORK_VISITS,
     # Administrators hold every permission of the product's apps.
     ADMINISTRATOR: "*",
     INTEGRATION_CLIENT: _READ_REFERENCE
@@ -55,6 +68,10 @@ ROLE_PERMISSIONS: dict[str, list[str] | str] = {
         "customers.change_consumptionrecord",
         "customers.add_importjob",
         "customers.view_importjob",
+        "visits.view_visitpolicy",
+        "visits.view_visittask",
+        "visits.view_visitreport",
+        "visits.view_followup",
     ],
 }
 # Administrators manage users and schedules too, so they hold those apps' permissions as well.

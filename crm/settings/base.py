@@ -225,6 +225,10 @@ SPECTACULAR_SETTINGS = {
         "ManagerRoleEnum": "managers.models.Role",
         "ClassificationRunStatusEnum": "customers.models.ClassificationRun.State",
         "ServiceStatusEnum": ["ok", "down"],
+        "ImportJobKindEnum": "customers.models.ImportJob.Kind",
+        "VisitTaskKindEnum": "visits.models.Kind",
+        "VisitTaskStatusEnum": "visits.models.TaskStatus",
+        "FollowUpStatusEnum": "visits.models.FollowUpStatus",
     },
 }
 
@@ -266,7 +270,36 @@ CELERY_BEAT_SCHEDULE = {
         "task": "managers.tasks.reconcile_assignments_task",
         "schedule": crontab(minute=15),
     },
+    "visits-mark-overdue-daily": {
+        "task": "visits.tasks.mark_overdue_visits_task",
+        "schedule": crontab(minute=5, hour=0),
+    },
+    "visits-generate-daily": {
+        "task": "visits.tasks.generate_visit_tasks_task",
+        "schedule": crontab(minute=20, hour=0),
+    },
+    "visits-care-daily": {
+        "task": "visits.tasks.detect_care_visits_task",
+        "schedule": crontab(minute=40, hour=0),
+    },
+    "visits-reminders-daily": {
+        "task": "visits.tasks.send_visit_reminders_task",
+        "schedule": crontab(minute=0, hour=7),
+    },
+    "visits-overdue-digest-daily": {
+        "task": "visits.tasks.send_overdue_digest_task",
+        "schedule": crontab(minute=10, hour=7),
+    },
 }
+# Visits: generation chunk (customers per statement), care-visit thresholds (percent drop month on
+# month AND year on year, strictly more than), days a care or welcome visit is due in, and days
+# before the due date a manager is reminded.
+VISIT_GENERATION_CHUNK_SIZE = env.int("VISIT_GENERATION_CHUNK_SIZE", default=100000)
+VISIT_CARE_MOM_DROP_PCT = env.int("VISIT_CARE_MOM_DROP_PCT", default=20)
+VISIT_CARE_YOY_DROP_PCT = env.int("VISIT_CARE_YOY_DROP_PCT", default=20)
+VISIT_CARE_DUE_DAYS = env.int("VISIT_CARE_DUE_DAYS", default=7)
+VISIT_WELCOME_DUE_DAYS = env.int("VISIT_WELCOME_DUE_DAYS", default=14)
+VISIT_REMIND_DAYS_BEFORE = env.int("VISIT_REMIND_DAYS_BEFORE", default=3)
 
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="crm@localhost")

@@ -1,0 +1,262 @@
+"""REST endpoints of the visit system (api.md): `visit-policies/`, `visit-tasks/` with
+`visit-tasks/{id}/report/`, and `visit-runs/`. Views translate HTTP to service calls; the rules live
+in visits.services, the scope in VisitTask.objects.visible_to."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as df
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from crm.common.fields import ModelSerializer, PrimaryKeyRelatedField, ScopedPrimaryKeyRelatedField
+from crm.common.filters import FilterSet, IdFilter
+from crm.common.permissions import ModelPermissions, model_permissions
+from crm.common.scopes import scope_for
+from customers.models import Community, Customer, TransformerDistrict
+from visits import services
+from visits.models import (
+    Department,
+    FollowUp,
+    FollowUpStatus,
+    Kind,
+    TaskStatus,
+    VisitPolicy,
+    VisitReport,
+    VisitRun,
+    VisitTask,
+)
+
+User = get_user_model()
+
+
+# ---------------------------------------------------------------- policies
+class VisitPolicySerializer(ModelSerializer):
+    class Meta:
+        model = VisitPolicy
+        fields = ["id", "tier", "target", "frequency_months", "lead_days", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class VisitPolicyViewSet(viewsets.ModelViewSet):
+    """The visit policy of each tier; administrators edit them, everyone may read them."""
+
+    serializer_class = VisitPolicySerializer
+    queryset = VisitPolicy.objects.order_by("tier")
+    filterset_fields = ["tier", "target"]
+
+
+# ---------------------------------------------------------------- tasks
+class _ManagerField(PrimaryKeyRelatedField):
+    """A manager's user id, within the caller's scope."""
+
+    def get_queryset(self):
+        scope = scope_for(self.context["request"].user)
+        users = User.objects.filter(manager_profile__isnull=False)
+        return users if scope.sees_all else users.filter(pk__in=scope.user_ids)
+
+
+class VisitTaskSerializer(ModelSerializer):
+    customer = ScopedPrimaryKeyRelatedField(queryset=Customer.objects.all(), required=False, allow_null=True)
+    community = PrimaryKeyRelatedField(queryset=Community.objects.all(), required=False, allow_null=True)
+    transformer_district = PrimaryKeyRelatedField(
+        queryset=TransformerDistrict.objects.all(), required=False, allow_null=True
+    )
+    manager = _ManagerField(queryset=User.objects.all(), help_text="the manager's user id")
+    target_name = serializers.SerializerMethodField()
+    has_report = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VisitTask
+        fields = [
+            "id",
+            "kind",
+            "customer",
+            "community",
+            "transformer_district",
+            "target_name",
+            "manager",
+            "period",
+            "due_date",
+            "status",
+            "cancel_reason",
+            "note",
+            "has_report",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {
+            "period": {
+                "required": False,
+                "help_text": "first day of the month; defaults to the due date's month",
+            },
+            "kind": {"required": False},
+        }
+        validators = []  # uniqueness per (target, kind, period) is the service's
+
+    def get_target_name(self, task) -> str:
+        return str(task.target)
+
+    def get_has_report(self, task) -> bool:
+        return task.status == TaskStatus.DONE
+
+    def validate(self, attrs):
+        if self.instance is not None:
+            for fixed in ("kind", "customer", "community", "transformer_district", "period"):
+                if fixed in attrs and attrs[fixed] != getattr(self.instance, fixed):
+                    raise serializers.ValidationError({fixed: [_("This cannot be changed once created.")]})
+        elif attrs.get("kind", Kind.AD_HOC) == Kind.SCHEDULED:
+            raise serializers.ValidationError({"kind": [_("Scheduled tasks come from the visit policies.")]})
+        return attrs
+
+    def create(self, validated_data):
+        validated_data.pop("status", None)
+        validated_data.pop("cancel_reason", None)
+        return services.visit_task_create(by=self.context["request"].user, **validated_data)
+
+    def update(self, instance, validated_data):
+        for fixed in ("kind", "customer", "community", "transformer_district", "period"):
+            validated_data.pop(fixed, None)
+        return services.visit_task_update(task=instance, by=self.context["request"].user, **validated_data)
+
+
+class VisitTaskFilter(FilterSet):
+    manager = IdFilter(help_text="the manager's user id")
+    customer = IdFilter()
+    due_before = df.DateFilter(field_name="due_date", lookup_expr="lte", help_text="due on or before")
+    due_after = df.DateFilter(field_name="due_date", lookup_expr="gte", help_text="due on or after")
+
+    class Meta:
+        model = VisitTask
+        fields = ["manager", "status", "kind", "customer", "due_before", "due_after"]
+
+
+class FollowUpSerializer(ModelSerializer):
+    department = serializers.ChoiceField(choices=Department.choices)
+    status = serializers.ChoiceField(choices=FollowUpStatus.choices, required=False)
+
+    class Meta:
+        model = FollowUp
+        fields = ["id", "department", "action", "status", "closed_on"]
+
+
+class VisitReportSerializer(ModelSerializer):
+    follow_ups = FollowUpSerializer(many=True, required=False)
+    satisfaction = serializers.IntegerField(min_value=1, max_value=5)
+    forecast_kwh_12m = serializers.DecimalField(
+        max_digits=16, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+
+    class Meta:
+        model = VisitReport
+        fields = [
+            "id",
+            "task",
+            "visited_on",
+            "channel",
+            "people_met",
+            "business_trend",
+            "needs",
+            "follow_ups",
+            "satisfaction",
+            "forecast_kwh_12m",
+            "by",
+            "created_at",
+        ]
+        read_only_fields = ["task", "by", "created_at"]
+
+
+class VisitTaskViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Visit tasks of the managers in the caller's scope. POST creates an ad hoc (or care) task; PATCH
+    reschedules, hands over or cancels (with `cancel_reason`); posting the report marks it done."""
+
+    serializer_class = VisitTaskSerializer
+    filterset_class = VisitTaskFilter
+    ordering_fields = ["due_date", "period", "status", "kind"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return (
+            VisitTask.objects.visible_to(self.request.user)
+            .select_related("customer", "community", "transformer_district")
+            .order_by("due_date", "id")
+        )
+
+    @extend_schema(request=VisitReportSerializer, responses={200: VisitReportSerializer})
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=VisitReportSerializer,
+        permission_classes=[model_permissions(VisitReport)],
+        filterset_class=None,
+    )
+    def report(self, request, pk=None):
+        task = self.get_object()
+        if request.method == "GET":
+            report = (
+                VisitReport.objects.filter(task=task)
+                .prefetch_related(Prefetch("follow_ups", queryset=FollowUp.objects.order_by("id")))
+                .first()
+            )
+            if report is None:
+                return Response(
+                    {"detail": _("This visit has no report yet.")}, status=status.HTTP_404_NOT_FOUND
+                )
+            return Response(VisitReportSerializer(report, context=self.get_serializer_context()).data)
+        serializer = VisitReportSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        report = services.visit_report_submit(task=task, by=request.user, **serializer.validated_data)
+        return Response(
+            VisitReportSerializer(report, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+# ---------------------------------------------------------------- runs
+class VisitRunSerializer(ModelSerializer):
+    duration_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VisitRun
+        fields = [
+            "id",
+            "job",
+            "day",
+            "status",
+            "started_by",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+            "counts",
+            "error",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_duration_seconds(self, run) -> float | None:
+        return run.duration.total_seconds() if run.duration else None
+
+
+class VisitRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Runs of the visit jobs. POST generates the visit tasks due today, in the background (202: the
+    run to poll)."""
+
+    serializer_class = VisitRunSerializer
+    queryset = VisitRun.objects.order_by("-created_at", "-id")
+    filterset_fields = ["job", "status"]
+    permission_classes = [ModelPermissions]
+
+    @extend_schema(request=None, responses={202: VisitRunSerializer})
+    def create(self, request, *args, **kwargs):
+        run = services.visit_run_start(job=VisitRun.Job.GENERATE, by=request.user)
+        run.refresh_from_db()
+        return Response(self.get_serializer(run).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,60 @@
+"""Celery tasks of the visit system: each takes ids (or nothing), calls one service and is idempotent
+(the database's unique constraints and `reminded_on` make a redelivered message harmless)."""
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from visits import services
+from visits.models import VisitRun
+
+TRANSIENT = (ConnectionError, OperationalError, InterfaceError)
+_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(**_OPTIONS)
+def visit_run_task(run_id: int) -> dict:
+    """Execute a recorded run (POST visit-runs/)."""
+    return services.visit_run_execute(run_id=run_id).counts
+
+
+@shared_task(**_OPTIONS)
+def generate_visit_tasks_task() -> dict:
+    """Daily: create the scheduled tasks due (a second run the same day creates nothing)."""
+    return services.visit_run_now(job=VisitRun.Job.GENERATE).counts
+
+
+@shared_task(**_OPTIONS)
+def mark_overdue_visits_task() -> dict:
+    return services.visit_run_now(job=VisitRun.Job.OVERDUE).counts
+
+
+@shared_task(**_OPTIONS)
+def detect_care_visits_task() -> dict:
+    return services.visit_run_now(job=VisitRun.Job.CARE).counts
+
+
+@shared_task(**_OPTIONS)
+def send_visit_reminders_task() -> dict:
+    return services.visit_run_now(job=VisitRun.Job.REMINDERS).counts
+
+
+@shared_task(**_OPTIONS)
+def send_overdue_digest_task() -> dict:
+    return services.visit_run_now(job=VisitRun.Job.DIGEST).counts
+
+
+@shared_task(**_OPTIONS)
+def visits_after_classification_task(run_id: int) -> dict:
+    """After reassignment: cancel the old tier's open tasks of changed customers and welcome them."""
+    return services.tier_changes_handle_for_run(run_id=run_id)
+
+
+@shared_task(**_OPTIONS)
+def visits_after_tier_pin_task(customer_ids: list[int]) -> dict:
+    return services.tier_changes_handle_for_customers(customer_ids=customer_ids)
