@@ -87,3 +87,15 @@ def test_database_down_answers_503(api, db, monkeypatch):
     assert response.status_code == 503
     assert response.json()["database"] == "down"
     assert response.json()["status"] == "down"
+
+
+def test_a_ready_worker_sends_itself_a_heartbeat(db):
+    # Given no heartbeat; when a `celery worker` process says it is ready (tasks run eagerly here)
+    from celery.signals import worker_ready
+
+    from crm.common.models import WorkerHeartbeat
+
+    assert not WorkerHeartbeat.objects.exists()
+    worker_ready.send(sender=None)
+    # then the heartbeat task ran and /health/ can say the worker is alive
+    assert WorkerHeartbeat.objects.count() == 1
