@@ -33,6 +33,7 @@ from customers.models import (
     Community,
     Company,
     ConsumptionRecord,
+    Contact,
     Customer,
     Importance,
     Station,
@@ -876,3 +877,36 @@ def write_stream(*, stream: CustomerStream, progress=None) -> Tally:
         if load > 400:
             Manager.objects.filter(pk=uid).update(max_customers=math.ceil(load * 1.25 / 100) * 100)
     return tally
+
+
+CONTACT_TITLES = ("电气负责人", "总经理", "财务负责人", "后勤主任", "设备科长")
+
+
+def write_contacts(*, rng: random.Random, batch: int = 5000) -> int:
+    """One to three contacts for every VIP and key account (the customers a manager phones), the
+    first of them primary; in primary-key batches so a million-customer county stays flat in memory."""
+    big = (
+        Customer.objects.filter(tier__in=[Tier.VIP, Tier.KEY_ACCOUNT])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    written, last = 0, 0
+    while True:
+        ids = list(big.filter(pk__gt=last)[:batch])
+        if not ids:
+            return written
+        contacts = []
+        for customer_id in ids:
+            for n, title in enumerate(rng.sample(CONTACT_TITLES, rng.randint(1, 3))):
+                contacts.append(
+                    Contact(
+                        customer_id=customer_id,
+                        name=names.person(rng),
+                        title=title,
+                        phone=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
+                        is_primary=n == 0,
+                    )
+                )
+        Contact.objects.bulk_create(contacts, batch_size=1000)
+        written += len(contacts)
+        last = ids[-1]

@@ -321,3 +321,16 @@ def test_the_fast_load_on_postgresql_leaves_every_constraint_and_index_as_it_was
     seed()
     # then
     assert shape() == before
+
+
+def test_every_vip_and_key_account_has_a_primary_contact(db):
+    # Given a seeded county
+    call_command("seed_demo", customers=300, verbosity=0)
+    # then each customer a manager phones has exactly one primary contact with a phone number
+    from customers.models import Contact, Customer, Tier
+
+    big = Customer.objects.filter(tier__in=[Tier.VIP, Tier.KEY_ACCOUNT])
+    assert big.exists()
+    primaries = Contact.objects.filter(customer__in=big, is_primary=True)
+    assert primaries.count() == big.count()
+    assert not primaries.filter(phone="").exists()

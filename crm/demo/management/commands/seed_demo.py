@@ -103,6 +103,7 @@ class Command(BaseCommand):
                 chunk=chunk,
             )
             tally = builders.write_stream(stream=stream, progress=self._progress(customers, verbosity))
+            builders.write_contacts(rng=rng)
             for path in EXTRA_DEMO_MODULES:
                 try:
                     module = importlib.import_module(path)
