@@ -23,6 +23,17 @@ from tests.factories import (
 )
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgres` need PostgreSQL: on SQLite they are skipped with the reason (CI sets
+    DATABASE_URL, so there they always run)."""
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def world(db):
     """The standard cast. `world.manager_a` serves `world.customer_a` in station A; manager B serves
