@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from crm.common.models import TimeStampedModel
 from crm.common.scopes import scope_for
@@ -218,6 +219,9 @@ class Customer(TimeStampedModel):
     latest_period = models.DateField(_("latest consumption period"), null=True, blank=True)
 
     objects = CustomerQuerySet.as_manager()
+    # Who changed what and when (the tier, its pin, the manager, the master data); consumption
+    # figures are left out: they change with every month's data and have their own records.
+    history = HistoricalRecords(excluded_fields=["annual_consumption_kwh", "latest_period", "updated_at"])
 
     class Meta:
         ordering = ["account_no"]
@@ -446,6 +450,7 @@ class TierPolicy(TimeStampedModel):
     )
 
     objects = TierPolicyQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["-effective_from", "-version"]

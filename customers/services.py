@@ -63,6 +63,7 @@ def customer_create(*, by, **data) -> Customer:
     )
     customer.tier = customer_initial_tier(customer)
     customer.full_clean(exclude=["manager"])
+    customer._history_user = by
     customer.save()
     hooks.after_commit("portfolios_changed")
     return customer
@@ -82,6 +83,7 @@ def customer_update(*, customer: Customer, by, **data) -> Customer:
         transformer_district=customer.transformer_district,
     )
     customer.full_clean(exclude=["manager"])
+    customer._history_user = by
     customer.save()
     if {"community", "transformer_district", "station", "status"} & set(data):
         hooks.after_commit("portfolios_changed")

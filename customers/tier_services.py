@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
 from crm.common import hooks
+from crm.common.audit import history_record
 from customers.models import Customer, Tier, TierChange, TierPolicy
 from customers.tiering import PIN_RULE
 
@@ -40,6 +41,7 @@ def tier_policy_create(*, by, **data) -> TierPolicy:
     policy = TierPolicy(version=version, created_by=by, **data)
     policy.full_clean()
     tier_policy_validate(policy)
+    policy._history_user = by
     policy.save()
     return policy
 
@@ -92,6 +94,7 @@ def customer_pin_tier(
         updated_at=now,
     )
     customer.refresh_from_db()
+    history_record(customer, by=by, reason=reason)
     if old_tier == tier:
         return None
     change = TierChange.objects.create(
@@ -117,3 +120,4 @@ def customer_unpin_tier(*, customer: Customer, by) -> None:
     """Release the pin; the next reclassification decides the tier again (and records why)."""
     Customer.objects.filter(pk=customer.pk).update(**NOT_PINNED, updated_at=timezone.now())
     customer.refresh_from_db()
+    history_record(customer, by=by)

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from crm.common.models import TimeStampedModel
 from crm.common.scopes import scope_for
@@ -62,6 +63,7 @@ class Manager(TimeStampedModel):
     qualified = models.BooleanField(_("qualified"), default=False)
 
     objects = ManagerQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["employee_no"]

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.common import hooks
+from crm.common.audit import history_record
 from crm.common.errors import Conflict
 from customers.models import Community, Customer, Status, Tier, TransformerDistrict
 from managers.models import ROLE_FOR_TIER, Assignment, Manager
@@ -39,6 +40,7 @@ def manager_save(*, manager: Manager | None, by, user=None, name=None, superviso
     for key, value in data.items():
         setattr(manager, key, value)
     manager.full_clean(exclude=["user"])
+    manager._history_user = by
     manager.save()
     hooks.after_commit("manager_changed", manager_id=manager.pk)
     return manager
@@ -61,6 +63,7 @@ def manager_delete(*, manager: Manager, by) -> None:
             )
             % {"customers": served, "territories": territories}
         )
+    manager._history_user = by
     manager.delete()
 
 
@@ -104,7 +107,8 @@ def assignment_move(
         customer=locked, manager_id=manager.user_id if manager else None, started_at=now, reason=reason, by=by
     )
     Customer.objects.filter(pk=locked.pk).update(manager_id=assignment.manager_id, updated_at=now)
-    customer.manager_id = assignment.manager_id
+    customer.manager_id = locked.manager_id = assignment.manager_id
+    history_record(locked, by=by, reason=reason)
     return assignment
 
 

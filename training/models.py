@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
 
 from crm.common.models import TimeStampedModel
 from crm.common.scopes import scope_for
@@ -171,6 +172,7 @@ class TrainingRecord(TimeStampedModel):
     )
 
     objects = TrainingRecordQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["-session_date", "-id"]

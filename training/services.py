@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from crm.common import hooks
 from managers.models import Manager, Role
@@ -134,6 +135,7 @@ def training_record_save(*, record: TrainingRecord | None, by, **data) -> Traini
     record.full_clean(validate_constraints=False)
     _check_record(record)
     record.validate_constraints()
+    record._history_user = by
     record.save()
     qualification_refresh(manager_ids={record.manager_id, previous_manager} - {None})
     return record
@@ -142,6 +144,7 @@ def training_record_save(*, record: TrainingRecord | None, by, **data) -> Traini
 @transaction.atomic
 def training_record_delete(*, record: TrainingRecord, by) -> None:
     manager_id = record.manager_id
+    record._history_user = by
     record.delete()
     qualification_refresh(manager_ids=[manager_id])
 
@@ -187,9 +190,11 @@ def session_results_record(
         session.full_clean()
         session.save(update_fields=["trainer", "updated_at"])
 
-    removed, _detail = TrainingRecord.objects.filter(
-        session=session, manager_id__in=roster_ids - set(scores)
-    ).delete()
+    absent = list(TrainingRecord.objects.filter(session=session, manager_id__in=roster_ids - set(scores)))
+    for record in absent:  # one by one, so that the history says who removed each
+        record._history_user = by
+        record.delete()
+    removed = len(absent)
     existing = {
         r.manager_id: r
         for r in TrainingRecord.objects.filter(course=course, session_date=date, manager_id__in=list(scores))
@@ -211,8 +216,10 @@ def session_results_record(
     now = timezone.now()
     for record in to_update:
         record.updated_at = now
-    TrainingRecord.objects.bulk_create(to_create)
-    TrainingRecord.objects.bulk_update(to_update, ["session", "hours", "score", "result", "updated_at"])
+    bulk_create_with_history(to_create, TrainingRecord, default_user=by)
+    bulk_update_with_history(
+        to_update, TrainingRecord, ["session", "hours", "score", "result", "updated_at"], default_user=by
+    )
     qualification_refresh(manager_ids=roster_ids)
     return SessionResults(session=session, passed=passed, failed=failed, removed=removed)
 
