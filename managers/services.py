@@ -1,6 +1,7 @@
 """Who serves which customer: moving a customer by hand, and giving unassigned customers the
 manager the rules of domain.md choose."""
 
+import logging
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError
@@ -14,6 +15,8 @@ from crm.common.audit import history_record
 from crm.common.errors import Conflict
 from customers.models import Community, Customer, Status, Tier, TransformerDistrict
 from managers.models import ROLE_FOR_TIER, Assignment, Manager
+
+logger = logging.getLogger(__name__)
 
 TERRITORY_TIERS = {Tier.COMMUNITY: "community", Tier.TRANSFORMER_DISTRICT: "transformer_district"}
 MANAGER_FIELDS = ("employee_no", "role", "station", "max_customers", "active")
@@ -172,6 +175,8 @@ def assignments_reconcile(*, by=None, limit: int = 20000) -> dict[str, int]:
         counts["assigned"] += 1
 
     assignments_apply(moves=moves, by=by)
+    # The run's audit record (each move is an Assignment with its reason and author).
+    logger.info("assignment run by %s: %s", by or "the scheduler", counts)
     return counts
 
 

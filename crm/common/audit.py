@@ -3,9 +3,9 @@
 A model with `history = HistoricalRecords()` records every save() and delete(). Services name the
 acting user themselves (`instance._history_user = by`) rather than relying on the request's
 thread-local, which the admin falls back to. Changes a service makes with a queryset UPDATE bypass
-save(): for a single object it records the new state with `history_record`; set-based jobs
-(reclassification, assignment) record one run with its counts instead (ClassificationRun,
-AssignmentRun) and each object's move in their own tables (TierChange, Assignment)."""
+save(): for a single object it records the new state with `history_record`; set-based jobs record
+each object's move in their own tables (TierChange with its ClassificationRun and counts for
+reclassification, Assignment with its reason and author for assignment)."""
 
 import datetime as dt
 from dataclasses import dataclass

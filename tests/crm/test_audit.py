@@ -2,6 +2,7 @@
 or a training result, when, and from what to what; the customer page shows it."""
 
 import datetime as dt
+import logging
 
 from django.template import Context, Template
 from django.utils import timezone, translation
@@ -10,8 +11,8 @@ from customers.models import Customer, Tier
 from customers.services import customer_update
 from customers.tier_services import customer_pin_tier, customer_unpin_tier, tier_policy_create
 from managers.models import Manager
-from managers.services import assignment_move, manager_save
-from tests.factories import CourseFactory, ManagerFactory, UserFactory
+from managers.services import assignment_move, assignments_reconcile, manager_save
+from tests.factories import CourseFactory, CustomerFactory, ManagerFactory, UserFactory
 from training.models import Result, TrainingRecord
 from training.services import session_results_record, training_record_save
 
@@ -178,3 +179,16 @@ def test_audit_trail_runs_a_fixed_number_of_queries(world, django_assert_max_num
         assignment_move(customer=world.customer_a, manager=target, reason=f"第{n}次", by=world.admin)
     with django_assert_max_num_queries(2):  # the history with its users, then the managers named
         _trail_html(world.customer_a)
+
+
+def test_an_assignment_run_logs_its_counts(world, caplog):
+    # given an unassigned customer that manager A's station can serve
+    CustomerFactory(station=world.station_a, tier=Tier.KEY_ACCOUNT, manager=None)
+    Manager.objects.filter(pk=world.manager_a.pk).update(qualified=True)
+    # when the assignment job runs
+    with caplog.at_level(logging.INFO, logger="managers.services"):
+        counts = assignments_reconcile()
+    # then one log record carries the run's counts
+    (record,) = [r for r in caplog.records if r.name == "managers.services"]
+    assert str(counts) in record.getMessage()
+    assert counts["assigned"] == 1
