@@ -62,3 +62,10 @@ bench-reclassify: install
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache
+
+## security: bandit on the apps' code (configured in pyproject.toml) and pip-audit on the installed
+## environment; fails too when the advisory database cannot be reached (.ci/audit_dependencies.py)
+.PHONY: security
+security: install
+	$(BIN)/bandit -q -c pyproject.toml -r crm customers managers visits appraisal training
+	$(BIN)/python .ci/audit_dependencies.py
