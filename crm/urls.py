@@ -9,4 +9,5 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("managers/", include("managers.urls")),
     path("training/", include("training.urls")),
+    path("visits/", include("visits.urls")),
 ]

@@ -11,7 +11,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from customers.models import ConsumptionRecord
-from visits.models import FollowUp, Kind, TaskStatus, VisitReport, VisitTask
+from visits.models import Department, FollowUp, Kind, TaskStatus, VisitReport, VisitTask
 from visits.services import add_months, month_start
 
 
@@ -102,13 +102,16 @@ def overdue_for(*, user) -> QuerySet[VisitTask]:
 
 def follow_ups_waiting_by_department(*, user) -> list[dict]:
     """Open follow-up actions per department (in scope), with the oldest visit date."""
-    return list(
+    rows = list(
         FollowUp.objects.visible_to(user)
         .waiting()
         .values("department")
         .annotate(count=Count("id"), oldest=Min("report__visited_on"))
         .order_by("department")
     )
+    for row in rows:
+        row["label"] = Department(row["department"]).label
+    return rows
 
 
 def follow_ups_waiting(*, user) -> QuerySet[FollowUp]:

@@ -1,0 +1,62 @@
+"""Forms of the visit pages: the quick report (with follow-ups as a small formset) and the month picker."""
+
+import datetime as dt
+import re
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from visits.models import Channel, Department, FollowUpStatus, Trend
+
+
+class ReportForm(forms.Form):
+    visited_on = forms.DateField(label=_("Visited on"), widget=forms.DateInput(attrs={"type": "date"}))
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.ON_SITE)
+    people_met = forms.CharField(label=_("People met"), max_length=300, required=False)
+    business_trend = forms.ChoiceField(label=_("Business trend"), choices=Trend.choices, initial=Trend.STABLE)
+    needs = forms.CharField(
+        label=_("Needs and problems"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    satisfaction = forms.TypedChoiceField(
+        label=_("Satisfaction"), choices=[(n, str(n)) for n in range(5, 0, -1)], coerce=int, initial=5
+    )
+    forecast_kwh_12m = forms.DecimalField(
+        label=_("Forecast of the next 12 months (kWh)"),
+        min_value=0,
+        max_digits=16,
+        decimal_places=2,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "any"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["visited_on"].initial = timezone.localdate()
+
+
+class FollowUpForm(forms.Form):
+    department = forms.ChoiceField(
+        label=_("Department"), choices=[("", "—"), *Department.choices], required=False
+    )
+    action = forms.CharField(label=_("Action"), max_length=300, required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=FollowUpStatus.choices, initial=FollowUpStatus.OPEN)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") and not data.get("department"):
+            self.add_error("department", _("Choose the department that owns this action."))
+        if data.get("department") and not data.get("action"):
+            self.add_error("action", _("Say what is to be done."))
+        return data
+
+
+FollowUpFormSet = forms.formset_factory(FollowUpForm, extra=2, max_num=10, validate_max=True)
+
+
+def parse_month(value: str | None, *, default: dt.date) -> dt.date:
+    """`YYYY-MM` to the first day of that month; anything else gives `default`."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", (value or "").strip())
+    if match and 2000 <= int(match.group(1)) <= 2100 and 1 <= int(match.group(2)) <= 12:
+        return dt.date(int(match.group(1)), int(match.group(2)), 1)
+    return default
