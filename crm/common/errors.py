@@ -70,8 +70,11 @@ ERROR_COMPONENTS = {
     "ValidationError": {
         "type": "object",
         "description": 'Invalid input: {"field": ["message", ...]}; "non_field_errors" when no single '
-        'field is at fault; a malformed body or query answers {"detail": "message"}.',
-        "additionalProperties": {"oneOf": [{"type": "array", "items": {}}, {"type": "string"}]},
+        'field is at fault; a malformed body or query answers {"detail": "message"}. A list or nested '
+        'field answers its errors by position or by field: {"field": {"0": ["message"]}}.',
+        "additionalProperties": {
+            "oneOf": [{"type": "array", "items": {}}, {"type": "string"}, {"type": "object"}]
+        },
     },
 }
 _REF = "#/components/schemas/"

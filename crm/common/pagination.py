@@ -28,6 +28,16 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_query_description = _("A page number within the paginated result set (1 is the first).")
     page_size_query_description = _("Number of results per page (at most 500).")
 
+    def get_schema_operation_parameters(self, view):
+        """The bounds the answers enforce, so that generated clients send what is accepted."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1  # above 500 is cut to 500, not refused
+        return parameters
+
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None or raw == "":
