@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, viewsets
 
 from crm.common.errors import Conflict
+from crm.common.filters import FilterSet, YearFilter
 from managers.models import Manager, Role
 from training import services
 from training.models import Category, Course, Session, TrainingRecord
@@ -138,8 +139,8 @@ class TrainingRecordSerializer(serializers.ModelSerializer):
         )
 
 
-class TrainingRecordFilter(django_filters.FilterSet):
-    year = django_filters.NumberFilter(field_name="session_date", lookup_expr="year")
+class TrainingRecordFilter(FilterSet):
+    year = YearFilter(field_name="session_date")
     category = django_filters.ChoiceFilter(field_name="course__category", choices=Category.choices)
     session_after = django_filters.DateFilter(field_name="session_date", lookup_expr="gte")
     session_before = django_filters.DateFilter(field_name="session_date", lookup_expr="lte")

@@ -42,6 +42,19 @@ class IdFilter(django_filters.NumberFilter):
     field_class = _IdField
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class YearFilter(django_filters.NumberFilter):
+    """`?year=2026`: a calendar year; anything else (0.0, 1e9, text) answers 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("lookup_expr", "year")
+        kwargs.setdefault("min_value", 1900)
+        kwargs.setdefault("max_value", 2200)
+        super().__init__(*args, **kwargs)
+
+
 class _StrictBooleanWidget(BooleanWidget):
     def value_from_datadict(self, data, files, name):
         value = data.get(name)

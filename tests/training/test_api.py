@@ -189,3 +189,10 @@ def test_compliance_with_a_bad_year_answers_400(world, api):
 def test_compliance_filters_by_station(world, api, course):
     response = api(world.admin).get(f"/api/v1/training-compliance/?year=2026&station={world.station_b.pk}")
     assert [row["manager"] for row in response.json()["results"]] == [world.manager_b.pk]
+
+
+@pytest.mark.parametrize("year", ["0.0", "abc", "99999999999", "1e3"])
+def test_a_malformed_year_filter_answers_400(world, api, year):
+    response = api(world.admin).get("/api/v1/training-records/", {"year": year})
+    assert response.status_code == 400
+    assert "year" in response.json()
