@@ -5,7 +5,7 @@ import math
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
@@ -43,7 +43,7 @@ def consumption_chart(records: Sequence) -> SafeString:
     order; an empty sequence draws nothing (the page says so in words)."""
     records = sorted(records, key=lambda r: r.period)
     if not records:
-        return SafeString("")
+        return format_html("")
     values = [float(r.kwh or Decimal("0")) for r in records]
     step = nice_step(max(values))
     ticks = max(1, math.ceil(max(values) / step))  # up to TICKS steps, no empty band above the bars
@@ -51,11 +51,12 @@ def consumption_chart(records: Sequence) -> SafeString:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     base = TOP + plot_h
 
-    grid = SafeString(
-        "".join(
-            format_html(
-                '<line x1="{}" y1="{}" x2="{}" y2="{}" class="grid"/>'
-                '<text x="{}" y="{}" class="tick" text-anchor="end">{}</text>',
+    grid = format_html_join(
+        "",
+        '<line x1="{}" y1="{}" x2="{}" y2="{}" class="grid"/>'
+        '<text x="{}" y="{}" class="tick" text-anchor="end">{}</text>',
+        (
+            (
                 LEFT,
                 _y(base - i * plot_h / ticks),
                 WIDTH - RIGHT,
@@ -65,7 +66,7 @@ def consumption_chart(records: Sequence) -> SafeString:
                 compact(i * step),
             )
             for i in range(ticks + 1)
-        )
+        ),
     )
 
     slot = plot_w / len(records)
@@ -118,13 +119,18 @@ def consumption_chart(records: Sequence) -> SafeString:
         title,
         title,
         grid,
-        SafeString("".join(bars)),
+        _joined(bars),
         LEFT,
         _y(base),
         WIDTH - RIGHT,
         _y(base),
-        SafeString("".join(labels)),
+        _joined(labels),
     )
+
+
+def _joined(parts: list[SafeString]) -> SafeString:
+    """Already-escaped fragments, one after another (format_html_join keeps them as they are)."""
+    return format_html_join("", "{}", ((part,) for part in parts))
 
 
 def _y(value: float) -> str:
