@@ -43,7 +43,7 @@ def consumption_chart(records: Sequence) -> SafeString:
     order; an empty sequence draws nothing (the page says so in words)."""
     records = sorted(records, key=lambda r: r.period)
     if not records:
-        return format_html("")
+        return format_html_join("", "{}", ())
     values = [float(r.kwh or Decimal("0")) for r in records]
     step = nice_step(max(values))
     ticks = max(1, math.ceil(max(values) / step))  # up to TICKS steps, no empty band above the bars
