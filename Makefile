@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PORT ?= 8000
 
-.PHONY: install run test lint format migrations-check check-deploy messages seed bench bench-reclassify clean
+.PHONY: install run test lint format migrations-check check-deploy messages seed bench bench-reclassify bench-visits clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ seed: install
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench
 bench-reclassify: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/reclassify.py $(BENCH_ARGS)
+
+## bench-visits: a day's visit task generation against one INSERT ... SELECT ... ON CONFLICT DO NOTHING
+## on PostgreSQL, 1,000,000 customers plus territories; the second run must create nothing
+BENCH_VISITS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench_visits
+bench-visits: install
+	DATABASE_URL=$(BENCH_VISITS_DATABASE_URL) $(BIN)/python bench/visits.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache
