@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from customers.models import Tier
-from tests.factories import CustomerFactory, VisitReportFactory, VisitTaskFactory
+from tests.factories import CustomerFactory, FollowUpFactory, VisitReportFactory, VisitTaskFactory
 from visits.models import TaskStatus, VisitReport, VisitRun, VisitTask
 
 TODAY = timezone.localdate()
@@ -260,3 +260,26 @@ def test_manager_cannot_start_a_visit_run(world, api):
     response = api(world.manager_a.user).post("/api/v1/visit-runs/")
     assert response.status_code == 403
     assert not VisitRun.objects.exists()
+
+
+# ---------------------------------------------------------------- bounded queries
+@pytest.mark.parametrize("size", [3, 30])
+def test_task_list_runs_a_fixed_number_of_queries(world, api, size, django_assert_max_num_queries):
+    customers = [CustomerFactory(tier=Tier.VIP, manager=world.manager_a.user) for _ in range(size)]
+    for customer in customers:
+        VisitTaskFactory(customer=customer, period=PERIOD, due_date=PERIOD + dt.timedelta(days=27))
+    client = api(world.supervisor)
+    with django_assert_max_num_queries(8):
+        response = client.get("/api/v1/visit-tasks/")
+    assert len(response.json()["results"]) == size
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_report_read_runs_a_fixed_number_of_queries(world, api, task_a, size, django_assert_max_num_queries):
+    report = VisitReportFactory(task=task_a)
+    for _ in range(size):
+        FollowUpFactory(report=report)
+    client = api(world.supervisor)
+    with django_assert_max_num_queries(8):
+        response = client.get(f"/api/v1/visit-tasks/{task_a.pk}/report/")
+    assert len(response.json()["follow_ups"]) == size
