@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
 from crm.common.scopes import scope_for
 from managers.models import Manager
 from visits.forms import FollowUpFormSet, ReportForm, parse_month
@@ -39,9 +40,13 @@ def _chosen_manager(request) -> tuple[int, list[Manager]]:
     )
     wanted = request.GET.get("manager", "")
     scope = scope_for(request.user)
+    others = [m for m in managers if m.pk != request.user.pk]
+    shown = managers if others else []  # a picker only for those who see someone else's visits
     if wanted.isdigit() and scope.includes(int(wanted)):
-        return int(wanted), managers
-    return request.user.pk, managers
+        return int(wanted), shown
+    if others and not any(m.pk == request.user.pk for m in managers):
+        return others[0].pk, shown  # a supervisor without visits of their own: the first of the team
+    return request.user.pk, shown
 
 
 @login_required
@@ -58,9 +63,10 @@ def week(request):
             "tasks": tasks,
             "today": today,
             "week_end": today + dt.timedelta(days=6 - today.weekday()),
-            "managers": managers if len(managers) > 1 else [],
+            "managers": managers,
             "manager_id": manager_id,
             "overdue": TaskStatus.OVERDUE,
+            "leads_a_team": bool(roles_of(request.user) & {SUPERVISOR, ADMINISTRATOR}),
         },
     )
 
@@ -90,7 +96,7 @@ def calendar(request):
             "days": [(d, items) for d, items in days if items or d == today],
             "count": sum(len(items) for _d, items in days),
             "today": today,
-            "managers": managers if len(managers) > 1 else [],
+            "managers": managers,
             "manager_id": manager_id,
         },
     )

@@ -146,3 +146,11 @@ def test_visit_history_tag_hides_visits_outside_the_scope(world):
         Context({"request": request, "customer": world.customer_b})
     )
     assert "保密" not in html
+
+
+def test_supervisors_week_shows_a_team_members_visits_and_a_picker(client, world):
+    task = VisitTaskFactory(customer=world.customer_a, period=PERIOD, due_date=TODAY)
+    client.force_login(world.supervisor)
+    response = client.get(reverse("visits:week"))
+    assert [t.pk for t in response.context["tasks"]] == [task.pk]
+    assert [m.pk for m in response.context["managers"]] == [world.manager_a.pk]
