@@ -11,7 +11,9 @@ from visits.models import Channel, Department, FollowUpStatus, Trend
 
 
 class ReportForm(forms.Form):
-    visited_on = forms.DateField(label=_("Visited on"), widget=forms.DateInput(attrs={"type": "date"}))
+    visited_on = forms.DateField(
+        label=_("Visited on"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.ON_SITE)
     people_met = forms.CharField(label=_("People met"), max_length=300, required=False)
     business_trend = forms.ChoiceField(label=_("Business trend"), choices=Trend.choices, initial=Trend.STABLE)

@@ -1,0 +1,63 @@
+"""End to end on a 360-pixel phone: a manager plans and reports a visit from "my week", and neither
+page overflows the screen. Drives Debian's Chromium through Playwright (skips without it)."""
+
+import pytest
+from django.utils import timezone
+
+from tests.e2e.test_manager_phone import ARTIFACTS, CHROMIUM_ARGS, PHONE, chromium_path
+from tests.factories import VisitTaskFactory
+from visits.models import TaskStatus, VisitReport, VisitTask
+
+WIDTH = 360
+
+
+@pytest.fixture
+def small_phone(monkeypatch):
+    executable = chromium_path()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        context = browser.new_context(**{**PHONE, "viewport": {"width": WIDTH, "height": 780}})
+        context.set_default_timeout(15_000)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()
+
+
+@pytest.mark.browser
+def test_manager_reports_a_visit_from_my_week_on_a_phone(transactional_db, world, live_server, small_phone):
+    # given a visit due today for manager A
+    today = timezone.localdate()
+    task = VisitTaskFactory(customer=world.customer_a, period=today.replace(day=1), due_date=today)
+    page = small_phone
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", "manager_a")
+    page.fill("input[name=password]", "correct-horse-battery")
+    page.click("form.login button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    # when they open their week and report the visit
+    page.goto(f"{live_server.url}/visits/")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "manager-phone-week.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    page.click(f"a[href='/visits/tasks/{task.pk}/report/']")
+    page.wait_for_url(f"{live_server.url}/visits/tasks/{task.pk}/report/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    page.fill("input[name=people_met]", "王厂长")
+    page.fill("textarea[name=needs]", "二期扩建需增容")
+    page.fill("input[name=forecast_kwh_12m]", "1200000")
+    page.select_option("select[name=fu-0-department]", "new_connection")
+    page.fill("input[name=fu-0-action]", "受理增容申请")
+    page.screenshot(path=str(ARTIFACTS / "manager-phone-visit-report.png"), full_page=True)
+    page.click("form.report button[type=submit]")
+    page.wait_for_load_state()
+    page.screenshot(path=str(ARTIFACTS / "manager-phone-after-submit.png"), full_page=True)
+    page.wait_for_url(f"{live_server.url}/visits/")
+    # then the visit is done, with its report and follow-up
+    assert VisitTask.objects.get(pk=task.pk).status == TaskStatus.DONE
+    report = VisitReport.objects.get(task=task)
+    assert report.visited_on == today
+    assert [f.action for f in report.follow_ups.all()] == ["受理增容申请"]
