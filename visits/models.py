@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.common.models import TimeStampedModel
 from crm.common.scopes import scope_for
@@ -270,7 +271,7 @@ class Department(models.TextChoices):
 
 class FollowUpStatus(models.TextChoices):
     OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("follow-up status", "Closed")
 
 
 class FollowUpQuerySet(models.QuerySet):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from tests.factories import ConsumptionFactory, ContactFactory
 
@@ -238,3 +239,16 @@ def test_customer_page_in_english_shows_the_english_words(client, customer_page)
     response = client.get(customer_page)
 
     assert {"Customers", "Log out", "Account number", "Contacts"} <= set(english_words_on(response))
+
+
+def test_a_closed_follow_up_reads_as_done_not_as_a_closed_account():
+    # given the same English word "Closed" for a customer's account and for a visit's follow-up
+    from customers.models import Status
+    from visits.models import FollowUpStatus
+
+    # when both labels are read in Chinese
+    with translation.override("zh-hans"):
+        account, follow_up = str(Status.CLOSED.label), str(FollowUpStatus.CLOSED.label)
+
+    # then the account is closed (销户) but the follow-up is settled (已办结)
+    assert (account, follow_up) == ("销户", "已办结")
