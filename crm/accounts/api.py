@@ -12,8 +12,10 @@ from rest_framework.views import APIView
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    # Bounded before anything is looked up: the lockout records the username it was given, in a
+    # column of 255 characters, and a password hasher should not be fed megabytes.
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False, max_length=4096)
 
 
 TokenResponse = inline_serializer(name="TokenResponse", fields={"token": serializers.CharField()})

@@ -252,3 +252,9 @@ def test_null_characters_in_unique_fields_are_refused_before_the_uniqueness_quer
     assert api(world.integration).post("/api/v1/customers/", customer, format="json").status_code == 400
     station = {"code": "S\x00", "name": "x", "branch": world.station_a.branch_id}
     assert api(world.admin).post("/api/v1/stations/", station, format="json").status_code == 400
+
+
+def test_an_overlong_username_on_the_login_page_is_refused_not_a_500(client, db):
+    response = client.post("/login/", {"username": "x" * 10000, "password": "y"})
+    assert response.status_code == 200  # the form again, with its error
+    assert response.context["form"].errors
