@@ -14,6 +14,21 @@ def client_address(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
+# The lockout table's username column holds 255 characters; no username of ours is longer than 150.
+ATTEMPT_USERNAME_MAX = 150
+
+
+def attempted_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """The username a log-in attempt named, cut to what a username can be: a megabyte typed into the
+    log-in form (whose field length Django checks only after it has tried to authenticate) must be
+    counted as a failed attempt, not break the lockout's own bookkeeping."""
+    if credentials:
+        value = credentials.get("username")
+    else:
+        value = getattr(request, "data", request.POST).get("username")
+    return value[:ATTEMPT_USERNAME_MAX] if isinstance(value, str) else value
+
+
 def user_end_sessions(*, user) -> int:
     """Delete the user's API tokens and the browser sessions signed in as them; returns how many
     sessions ended. Sessions are stored signed and encoded, so the live ones are read to find the

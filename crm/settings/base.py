@@ -121,6 +121,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # The address is REMOTE_ADDR: behind a proxy, set the proxy to pass the client address there (a
 # forwarded header the client can write itself would let it dodge the lockout).
 AXES_CLIENT_IP_CALLABLE = "crm.accounts.security.client_address"
+AXES_USERNAME_CALLABLE = "crm.accounts.security.attempted_username"
 
 # Content security policy (django-csp): only this site's own scripts and styles, inline ones only
 # with the request's nonce; no frames, plugins or foreign form targets. The API docs page loads Swagger
