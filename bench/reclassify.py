@@ -16,29 +16,20 @@ process's peak RSS growth, and the ratio job / floor; writes the figures as JSON
 """
 
 import argparse
-import datetime as dt
-import json
-import os
-import platform
 import resource
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.test")
+# isort: split
+from harness import prepare_database, rnd, sql, write_results  # sets Django up: import it first
 
-import django  # noqa: E402
+# isort: split
 
-django.setup()
+from django.db import connection, transaction
+from django.utils import timezone
 
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from customers.classification import (  # noqa: E402
+from customers.classification import (
     WORK_MEM,
     _measures_json,
     _rules_case,
@@ -46,17 +37,7 @@ from customers.classification import (  # noqa: E402
     classification_run_execute,
     threshold_params,
 )
-from customers.models import Branch, ClassificationRun, Company, Station, TierPolicy  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results"
-
-# Deterministic pseudo-random numbers in [0, 1) from an id (and a salt), computed by the server.
-RND = "((hashtext(({expr})::text || '{salt}') & 2147483647)::float8 / 2147483648.0)"
-
-
-def rnd(expr: str, salt: str) -> str:
-    return RND.format(expr=expr, salt=salt)
-
+from customers.models import Branch, ClassificationRun, Company, Station, TierPolicy
 
 # The starting tier: what last month's classification gave, roughly (consumption drifts).
 INITIAL_TIER = f"""CASE
@@ -65,12 +46,6 @@ INITIAL_TIER = f"""CASE
     WHEN {rnd("id", "t")} < 0.03 THEN 'key_account'
     WHEN community_id IS NOT NULL THEN 'community'
     ELSE 'transformer_district' END"""
-
-
-def sql(statement: str, params=None):
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall() if cursor.description else None
 
 
 def build(n: int) -> float:
@@ -252,38 +227,13 @@ def timed_job() -> dict:
     }
 
 
-def ensure_database() -> None:
-    """Create the benchmark's database when it does not exist yet (connecting to `postgres`)."""
-    import psycopg2
-
-    settings = connection.settings_dict
-    try:
-        connection.ensure_connection()
-    except Exception:  # noqa: BLE001 - whatever the reason, try to create it once
-        admin = psycopg2.connect(
-            dbname="postgres",
-            user=settings["USER"],
-            password=settings["PASSWORD"],
-            host=settings["HOST"],
-            port=settings["PORT"] or 5432,
-        )
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{settings["NAME"]}"')
-        admin.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--skip-build", action="store_true", help="reuse the data of the previous run")
     args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        sys.exit("bench/reclassify.py needs PostgreSQL: set DATABASE_URL (see the docstring).")
-    ensure_database()
-    call_command("migrate", verbosity=0)
+    load_at_start = prepare_database("reclassify.py")
     n = args.customers
-    load_at_start = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews the figures
     figures: dict = {"customers": n, "chunk_size": chunk_size(), "months_each": 12}
     if not args.skip_build:
         print(f"building {n:,} customers x 12 months ...", flush=True)
@@ -324,24 +274,13 @@ def main() -> None:
     figures["floor_customers_per_second"] = round(active / floor_seconds)
     figures["ratio_job_to_floor"] = round(job["seconds"] / floor_seconds, 2)
     figures["same_result_as_floor"] = True
-    figures["machine"] = {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "load_average_at_start": load_at_start,
-        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-    }
-    figures["postgresql"] = sql("SHOW server_version")[0][0]
-    figures["at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     print(
         f"customers/second: job {figures['customers_per_second']:,}, "
         f"floor {figures['floor_customers_per_second']:,}; "
         f"ratio job/floor {figures['ratio_job_to_floor']}",
         flush=True,
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"reclassify-{n}.json"
-    out.write_text(json.dumps(figures, indent=2))
-    print(f"written to {out.relative_to(ROOT)}")
+    write_results(f"reclassify-{n}", figures, load_at_start=load_at_start)
 
 
 if __name__ == "__main__":

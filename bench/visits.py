@@ -16,64 +16,23 @@ Prints the times, the ratio job / floor and the second run's count; writes JSON 
 
 import argparse
 import datetime as dt
-import json
-import os
-import platform
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.test")
+# isort: split
+from harness import prepare_database, rnd, sql, write_results  # sets Django up: import it first
 
-import django  # noqa: E402
+# isort: split
 
-django.setup()
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.utils import timezone
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.utils import timezone  # noqa: E402
+from customers.models import Branch, Company, Station
+from visits.models import Target, VisitPolicy
+from visits.services import chunk_size, cycle_due_date, due_periods, visit_tasks_generate
 
-from customers.models import Branch, Company, Station  # noqa: E402
-from visits.models import Target, VisitPolicy  # noqa: E402
-from visits.services import chunk_size, cycle_due_date, due_periods, visit_tasks_generate  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results"
 DAY = dt.date(2026, 3, 10)  # mid-quarter, before any lead time: one period per policy
-RND = "((hashtext(({expr})::text || '{salt}') & 2147483647)::float8 / 2147483648.0)"
-
-
-def rnd(expr: str, salt: str) -> str:
-    return RND.format(expr=expr, salt=salt)
-
-
-def sql(statement: str, params=None):
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall() if cursor.description else None
-
-
-def ensure_database() -> None:
-    """Create the benchmark's database when it does not exist yet (connecting to `postgres`)."""
-    import psycopg2
-
-    settings = connection.settings_dict
-    try:
-        connection.ensure_connection()
-    except Exception:  # noqa: BLE001 - whatever the reason, try to create it once
-        admin = psycopg2.connect(
-            dbname="postgres",
-            user=settings["USER"],
-            password=settings["PASSWORD"],
-            host=settings["HOST"],
-            port=settings["PORT"] or 5432,
-        )
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{settings["NAME"]}"')
-        admin.close()
 
 
 def build(n: int, *, communities: int, districts: int, managers: int) -> float:
@@ -207,13 +166,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--skip-build", action="store_true", help="reuse the data of the previous run")
     args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        sys.exit("bench/visits.py needs PostgreSQL: set DATABASE_URL (see the docstring).")
-    ensure_database()
-    call_command("migrate", verbosity=0)
+    load_at_start = prepare_database("visits.py")
     n = args.customers
     communities, districts = max(n // 400, 10), max(n // 100, 10)
-    load_at_start = [round(x, 2) for x in os.getloadavg()]
     figures: dict = {"customers": n, "communities": communities, "transformer_districts": districts}
     figures["chunk_size"] = chunk_size()
     if not args.skip_build:
@@ -258,21 +213,10 @@ def main() -> None:
 
     figures["ratio_job_to_floor"] = round(job_seconds / floor_seconds, 2)
     figures["same_result_as_floor"] = True
-    figures["machine"] = {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "load_average_at_start": load_at_start,
-        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-    }
-    figures["postgresql"] = sql("SHOW server_version")[0][0]
-    figures["at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     print(
         f"ratio job/floor {figures['ratio_job_to_floor']}; second run created {again['created']}", flush=True
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"visits-{n}.json"
-    out.write_text(json.dumps(figures, indent=2, default=str))
-    print(f"written to {out.relative_to(ROOT)}")
+    write_results(f"visits-{n}", figures, load_at_start=load_at_start)
 
 
 if __name__ == "__main__":
