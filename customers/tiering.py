@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from customers.models import Importance, Tier
+from customers.models import Importance, Tier, TierPolicy
 
 TIER_RANK = {Tier.TRANSFORMER_DISTRICT: 0, Tier.COMMUNITY: 0, Tier.KEY_ACCOUNT: 1, Tier.VIP: 2}
 
@@ -51,14 +51,8 @@ class TierThresholds:
 
     @classmethod
     def default(cls) -> "TierThresholds":
-        return cls(
-            vip_kwh=Decimal("10000000"),
-            vip_voltage_kv=Decimal("110"),
-            key_capacity_kva=Decimal("315"),
-            key_kwh=Decimal("1000000"),
-            key_voltage_kv=Decimal("10"),
-            hysteresis_pct=Decimal("10"),
-        )
+        """The defaults of domain.md, as TierPolicy's field defaults hold them (written once there)."""
+        return cls.from_policy(TierPolicy())
 
     @classmethod
     def from_policy(cls, policy) -> "TierThresholds":
