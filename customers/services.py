@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from crm.common import hooks
 from customers.models import Contact, Customer, Status
-from customers.tiering import decide_tier
+from customers.tiering import TierThresholds, decide_customer_tier, thresholds_in_force
 
 CUSTOMER_FIELDS = (
     "account_no",
@@ -39,14 +39,10 @@ def customer_validate_location(*, station, community, transformer_district) -> N
         raise ValidationError(errors)
 
 
-def customer_initial_tier(customer: Customer) -> str:
-    return decide_tier(
-        annual_kwh=customer.annual_consumption_kwh,
-        voltage_kv=customer.voltage_kv,
-        capacity_kva=customer.contracted_capacity_kva,
-        importance=customer.importance,
-        in_community=customer.community_id is not None,
-    ).tier
+def customer_initial_tier(customer: Customer, *, thresholds: TierThresholds | None = None) -> str:
+    """The tier a new customer starts in, under the policy in force (pass `thresholds` when
+    creating many, so the policy is read once)."""
+    return decide_customer_tier(customer, thresholds=thresholds or thresholds_in_force()).tier
 
 
 @transaction.atomic

@@ -73,6 +73,12 @@ class TierThresholds:
         return (Decimal(100) - self.hysteresis_pct) / Decimal(100)
 
 
+def thresholds_in_force() -> TierThresholds:
+    """The thresholds of the policy version in force today (the defaults when there is none)."""
+    policy = TierPolicy.objects.effective()
+    return TierThresholds.from_policy(policy) if policy else TierThresholds.default()
+
+
 @dataclass(frozen=True)
 class TierDecision:
     tier: str
@@ -124,6 +130,21 @@ def decide_tier(
         tier_of_rule(rule),
         rule,
         explain(rule=rule, measures=measures, thresholds=t, current_tier=current_tier),
+    )
+
+
+def decide_customer_tier(
+    customer, *, thresholds: TierThresholds, current_tier: str | None = None
+) -> TierDecision:
+    """`decide_tier` on a customer's own measures."""
+    return decide_tier(
+        annual_kwh=customer.annual_consumption_kwh,
+        voltage_kv=customer.voltage_kv,
+        capacity_kva=customer.contracted_capacity_kva,
+        importance=customer.importance,
+        in_community=customer.community_id is not None,
+        current_tier=current_tier,
+        thresholds=thresholds,
     )
 
 

@@ -39,10 +39,9 @@ from customers.models import (
     Station,
     Status,
     Tier,
-    TierPolicy,
     TransformerDistrict,
 )
-from customers.tiering import TierThresholds, decide_tier
+from customers.tiering import decide_tier, thresholds_in_force
 from managers.models import ROLE_FOR_TIER, Assignment, Manager, Role
 
 ASSIGNMENT_REASON = "演示数据初始分配"
@@ -488,8 +487,7 @@ class _TierCache:
     def __init__(self):
         # The policy the product itself applies now, so a reclassification right after the seed
         # finds nothing to change.
-        policy = TierPolicy.objects.effective()
-        self.thresholds = TierThresholds.from_policy(policy) if policy else TierThresholds.default()
+        self.thresholds = thresholds_in_force()
         self.tiers: dict[tuple, str] = {}
 
     def __call__(self, spec: "Spec", annual: Decimal) -> str:

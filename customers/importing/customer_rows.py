@@ -21,6 +21,7 @@ from customers.importing.readers import as_text
 from customers.importing.rows import Rejection, SourceRow, rejections_for, with_cell_notes
 from customers.models import Community, Customer, Station, TransformerDistrict
 from customers.services import customer_initial_tier, customer_validate_location
+from customers.tiering import thresholds_in_force
 
 CHUNK = 1000
 LOCATION_FIELDS = ("station", "community", "transformer_district")
@@ -224,11 +225,12 @@ class CustomerImporter:
         """Create and update; returns (created, updated). The caller holds the transaction."""
         now = timezone.now()
         portfolios_changed = bool(self._new)
+        thresholds = thresholds_in_force()
         for start in range(0, len(self._new), CHUNK):
             batch = []
             for values in self._new[start : start + CHUNK]:
                 customer = Customer(**values)
-                customer.tier = customer_initial_tier(customer)
+                customer.tier = customer_initial_tier(customer, thresholds=thresholds)
                 batch.append(customer)
             Customer.objects.bulk_create(batch)
         for start in range(0, len(self._existing), CHUNK):

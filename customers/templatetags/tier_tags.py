@@ -3,9 +3,9 @@
 from django import template
 from django.utils.translation import gettext as _
 
-from customers.models import Tier, TierPolicy
+from customers.models import Tier
 from customers.tier_services import can_pin
-from customers.tiering import TierThresholds, decide_tier, explain_change
+from customers.tiering import decide_customer_tier, explain_change, thresholds_in_force
 
 register = template.Library()
 
@@ -20,16 +20,7 @@ def current_reason(customer) -> str:
         if customer.tier_pinned_until:
             text += " " + _("(until %(date)s)") % {"date": customer.tier_pinned_until.isoformat()}
         return text
-    policy = TierPolicy.objects.effective()
-    decision = decide_tier(
-        annual_kwh=customer.annual_consumption_kwh,
-        voltage_kv=customer.voltage_kv,
-        capacity_kva=customer.contracted_capacity_kva,
-        importance=customer.importance,
-        in_community=customer.community_id is not None,
-        current_tier=customer.tier,
-        thresholds=TierThresholds.from_policy(policy) if policy else None,
-    )
+    decision = decide_customer_tier(customer, thresholds=thresholds_in_force(), current_tier=customer.tier)
     if decision.tier == customer.tier:
         return decision.explanation
     return _("The next reclassification will move this customer: %(why)s") % {"why": decision.explanation}

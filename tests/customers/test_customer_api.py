@@ -236,3 +236,25 @@ def test_contacts_of_another_managers_customer_answer_404(world, api):
     assert client.get(url).status_code == 404
     assert client.post(url, {"name": "x"}, format="json").status_code == 404
     assert not world.customer_b.contacts.exists()
+
+
+def test_a_new_customer_starts_in_the_tier_of_the_policy_in_force(world, api):
+    # Given a policy version in force that makes 200 kVA a key account
+    import datetime as dt
+
+    from customers.models import TierPolicy
+
+    TierPolicy.objects.create(version=2, effective_from=dt.date(2020, 1, 1), key_capacity_kva=Decimal("200"))
+    payload = {
+        "account_no": "3100999997",
+        "name": "丁商贸",
+        "category": "commercial",
+        "voltage_kv": "0.4",
+        "contracted_capacity_kva": "250",
+        "station": world.station_a.pk,
+    }
+    # When an integration client creates a 250 kVA customer
+    response = api(world.integration).post("/api/v1/customers/", payload, format="json")
+    # Then it starts as a key account, as the next reclassification would have it
+    assert response.status_code == 201, response.json()
+    assert response.json()["tier"] == Tier.KEY_ACCOUNT
