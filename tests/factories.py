@@ -234,3 +234,62 @@ class FollowUpFactory(factory.django.DjangoModelFactory):
     department = "billing"
     action = "核对电费"
     status = "open"
+
+
+# ---------------------------------------------------------------- appraisal
+class AppraisalCycleFactory(factory.django.DjangoModelFactory):
+    """A cycle with the default criteria of domain.md (pass `criteria=[]` for none)."""
+
+    class Meta:
+        model = "appraisal.AppraisalCycle"
+        django_get_or_create = ("year",)
+        skip_postgeneration_save = True
+
+    year = 2026
+    status = "draft"
+
+    @factory.post_generation
+    def criteria(self, create, extracted, **kwargs):
+        if not create:
+            return
+        from appraisal.models import Criterion
+        from appraisal.scoring import DEFAULT_CRITERIA
+
+        wanted = DEFAULT_CRITERIA if extracted is None else extracted
+        if not self.criteria.exists():
+            Criterion.objects.bulk_create(
+                Criterion(cycle=self, code=code, name=str(name), weight=weight, position=position)
+                for position, (code, name, weight) in enumerate(wanted)
+            )
+
+
+class AppraisalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "appraisal.Appraisal"
+
+    cycle = factory.SubFactory(AppraisalCycleFactory, status="scoring")
+    manager = factory.SubFactory(ManagerFactory)
+    status = "scoring"
+
+
+class RaterFactory(factory.django.DjangoModelFactory):
+    """A collaborator seat by default; `kind="customer_representative", user=None, name=...` for a
+    representative (give `link_expires_at`)."""
+
+    class Meta:
+        model = "appraisal.Rater"
+
+    appraisal = factory.SubFactory(AppraisalFactory)
+    kind = "collaborator"
+    user = factory.SubFactory(UserFactory)
+    name = ""
+
+
+class ScoreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "appraisal.Score"
+
+    rater = factory.SubFactory(RaterFactory)
+    criterion = factory.LazyAttribute(lambda s: s.rater.appraisal.cycle.criteria.first())
+    score = 80
+    comment = ""
