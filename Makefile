@@ -12,7 +12,7 @@ PORT ?= 8000
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip setuptools
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
@@ -69,8 +69,10 @@ bench-visits: install
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache
 
-## security: bandit on the apps' code (configured in pyproject.toml) and pip-audit on the installed
-## environment; fails too when the advisory database cannot be reached (.ci/audit_dependencies.py)
+## security: bandit on the apps' code (configured in pyproject.toml; reviewed findings carry
+## `# nosec BXXX` and the reason) and pip-audit on the installed environment, with PyPI's project JSON
+## where pip-audit's services cannot be reached; fails when nothing could be audited
+## (.ci/audit_dependencies.py)
 .PHONY: security
 security: install
 	$(BIN)/bandit -q -c pyproject.toml -r crm customers managers visits appraisal training

@@ -39,7 +39,7 @@ DEFAULT_SEED = 20260101
 def seed_training_demo(*, seed: int = DEFAULT_SEED, until: dt.date | None = None) -> dict[str, int]:
     """Create the demo courses, requirements, sessions and records (nothing when the demo courses
     already have records), then bring every manager's qualification up to date."""
-    rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
+    rng = random.Random(seed)  # noqa: S311 - demo data, not secrets  # nosec B311
     today = timezone.localdate()
     last_day = min(today, _month_end(until) if until else today)
     courses = _courses()

@@ -55,7 +55,7 @@ def seed_visits_demo(*, seed: int = DEFAULT_SEED, until: dt.date | None = None) 
     until = until or timezone.localdate()
     if VisitReport.objects.exists():
         return {"tasks": 0, "reports": 0, "follow_ups": 0, "overdue": 0, "care": 0}
-    rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
+    rng = random.Random(seed)  # noqa: S311 - demo data, not secrets  # nosec B311
     first = add_months(month_start(until), -11)
     created = 0
     month = first

@@ -707,7 +707,7 @@ class Writer:
         ops = connection.ops
         tail = [f.get_db_prep_save(v, connection) for f, v in zip(self.extra, extra, strict=True)]
         columns = self._columns()
-        sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - quoted model metadata only
+        sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - quoted model metadata only  # nosec B608
             ops.quote_name(self.model._meta.db_table),
             ", ".join(ops.quote_name(c) for c in columns),
             ", ".join(["%s"] * len(columns)),

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 # Long enough for the validators (>= 10 characters), not a common password, not numeric.
-DEMO_PASSWORD = "Demo-Power-2026"  # noqa: S105 - a published demo password, only ever set by seed_demo
+DEMO_PASSWORD = "Demo-Power-2026"  # noqa: S105 - a published demo password, only ever set by seed_demo  # nosec B105
 
 ADMIN = "admin"
 DIRECTOR = "director"

@@ -8,7 +8,7 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
+import subprocess  # runs our own interpreter's children only  # nosec B404
 import sys
 import threading
 import time
@@ -105,7 +105,7 @@ class Supervisor:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         width = max(len(c.name) for c in self.children)
         for child in self.children:
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments  # nosec B603
                 child.argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -179,7 +179,7 @@ class Supervisor:
             self.write(f"run_local: {message}")
 
 
-WILDCARD_HOSTS = ("0.0.0.0", "::")  # noqa: S104 - names the wildcard addresses, binds nothing
+WILDCARD_HOSTS = ("0.0.0.0", "::")  # noqa: S104 - names the wildcard addresses, binds nothing  # nosec B104
 
 
 def _accepts(address: tuple[str, int]) -> bool:

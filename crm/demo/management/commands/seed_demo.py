@@ -90,7 +90,7 @@ class Command(BaseCommand):
             until = _month(until)
         until = (until or (timezone.localdate().replace(day=1) - dt.timedelta(days=1))).replace(day=1)
         periods = builders.months_back(until, months)
-        rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
+        rng = random.Random(seed)  # noqa: S311 - demo data, not secrets  # nosec B311
         started = time.monotonic()
         with transaction.atomic():
             org = builders.build_org(rng=rng, customers=customers)
