@@ -47,15 +47,33 @@ _WORK_VISITS = [
     "visits.change_followup",
     "visits.view_visitrun",
 ]
+# Appraisal: everyone reads (within Appraisal.objects.visible_to) and, on a panel seat, scores with
+# no further permission; supervisors work their team's appraisals and panels.
+_VIEW_APPRAISALS = [
+    "appraisal.view_appraisalcycle",
+    "appraisal.view_criterion",
+    "appraisal.view_appraisal",
+    "appraisal.view_rater",
+    "appraisal.view_score",
+]
+_WORK_APPRAISALS = [
+    "appraisal.add_appraisal",
+    "appraisal.change_appraisal",
+    "appraisal.add_rater",
+    "appraisal.change_rater",
+    "appraisal.delete_rater",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str] | str] = {
-    ACCOUNT_MANAGER: _READ_REFERENCE + _READ_PORTFOLIO + _READ_TRAINING + _WORK_VISITS,
+    ACCOUNT_MANAGER: _READ_REFERENCE + _READ_PORTFOLIO + _READ_TRAINING + _WORK_VISITS + _VIEW_APPRAISALS,
     SUPERVISOR: _READ_REFERENCE
     + _READ_PORTFOLIO
     + ["managers.add_assignment", "managers.change_manager", "customers.view_importjob"]
     + _READ_TRAINING
     + _RECORD_TRAINING
-    + _WORK_VISITS,
+    + _WORK_VISITS
+    + _VIEW_APPRAISALS
+    + _WORK_APPRAISALS,
     # Administrators hold every permission of the product's apps.
     ADMINISTRATOR: "*",
     INTEGRATION_CLIENT: _READ_REFERENCE
