@@ -66,6 +66,13 @@ BENCH_VISITS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench_visits
 bench-visits: install
 	DATABASE_URL=$(BENCH_VISITS_DATABASE_URL) $(BIN)/python bench/visits.py $(BENCH_ARGS)
 
+## bench: every page and endpoint at 1,000,000 customers, each against a floor measured in the same run
+## (list API under load from a second process, pages, consumption import, reclassification, visit
+## generation); one table, JSON in bench/results/. BENCH_ARGS="--customers 20000" for a quick one,
+## "--skip-build" to reuse the data of the previous run
+bench: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache
 

@@ -227,18 +227,11 @@ def timed_job() -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--skip-build", action="store_true", help="reuse the data of the previous run")
-    args = parser.parse_args()
-    load_at_start = prepare_database("reclassify.py")
-    n = args.customers
-    figures: dict = {"customers": n, "chunk_size": chunk_size(), "months_each": 12}
-    if not args.skip_build:
-        print(f"building {n:,} customers x 12 months ...", flush=True)
-        figures["build_seconds"] = round(build(n), 1)
-        print(f"  built in {figures['build_seconds']} s", flush=True)
+def measure(*, reset=reset, digest=digest) -> dict:
+    """The floor, the job and the job again over the data in the database, each started from the
+    state `reset` puts the customers in; `digest` tells whether the floor and the job ended in the
+    same state. Returns the figures (bench/run.py calls it on its own data set)."""
+    figures: dict = {}
     policy = TierPolicy.objects.effective()
 
     reset()
@@ -262,8 +255,8 @@ def main() -> None:
         f"RSS growth {job['peak_rss_growth_kib']:,} KiB",
         flush=True,
     )
-    if job_state != floor_state:
-        sys.exit(f"the job and the floor disagree: {job_state} != {floor_state}")
+    figures["same_result_as_floor"] = job_state == floor_state
+    figures["floor_state"], figures["job_state"] = floor_state, job_state
 
     again = timed_job()
     figures["job_again"] = again
@@ -273,13 +266,30 @@ def main() -> None:
     figures["customers_per_second"] = round(active / job["seconds"])
     figures["floor_customers_per_second"] = round(active / floor_seconds)
     figures["ratio_job_to_floor"] = round(job["seconds"] / floor_seconds, 2)
-    figures["same_result_as_floor"] = True
     print(
         f"customers/second: job {figures['customers_per_second']:,}, "
         f"floor {figures['floor_customers_per_second']:,}; "
         f"ratio job/floor {figures['ratio_job_to_floor']}",
         flush=True,
     )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--skip-build", action="store_true", help="reuse the data of the previous run")
+    args = parser.parse_args()
+    load_at_start = prepare_database("reclassify.py")
+    n = args.customers
+    figures: dict = {"customers": n, "chunk_size": chunk_size(), "months_each": 12}
+    if not args.skip_build:
+        print(f"building {n:,} customers x 12 months ...", flush=True)
+        figures["build_seconds"] = round(build(n), 1)
+        print(f"  built in {figures['build_seconds']} s", flush=True)
+    figures.update(measure())
+    if not figures["same_result_as_floor"]:
+        sys.exit(f"the job and the floor disagree: {figures['job_state']} != {figures['floor_state']}")
     write_results(f"reclassify-{n}", figures, load_at_start=load_at_start)
 
 

@@ -144,13 +144,15 @@ def floor_statement(day: dt.date) -> tuple[str, dict]:
     return statement, params
 
 
-def digest() -> dict:
+def digest(since_id: int = 0) -> dict:
+    """The tasks created (those after `since_id`): how many, and a digest of what they are."""
     row = sql(
         """SELECT COUNT(*), md5(string_agg(
                   concat_ws(':', customer_id, community_id, transformer_district_id, manager_id, period,
                             due_date),
                   ',' ORDER BY customer_id, community_id, transformer_district_id))
-           FROM visits_visittask"""
+           FROM visits_visittask WHERE id > %s""",
+        [since_id],
     )[0]
     return {"tasks": row[0], "md5": row[1]}
 
@@ -159,6 +161,44 @@ def empty_tasks() -> None:
     sql("TRUNCATE visits_followup, visits_visitreport, visits_visittask")
     with connection.cursor() as cursor:
         cursor.execute("CHECKPOINT")
+
+
+def measure(day: dt.date, *, empty=empty_tasks, digest=digest) -> dict:
+    """The floor, the job and the job again for `day`, over the customers and territories in the
+    database; `empty` removes the tasks the previous step created, `digest` sums up the tasks
+    created. Returns the figures (bench/run.py calls it on its own data set)."""
+    figures: dict = {}
+    empty()
+    statement, params = floor_statement(day)
+    started = time.perf_counter()
+    with transaction.atomic():
+        sql(statement, params)
+    floor_seconds = time.perf_counter() - started
+    floor_state = digest()
+    figures["floor"] = {"seconds": round(floor_seconds, 3), **floor_state}
+    print(f"floor (one statement): {floor_seconds:.3f} s, {floor_state['tasks']:,} tasks", flush=True)
+
+    empty()
+    started = time.perf_counter()
+    counts = visit_tasks_generate(day=day)
+    job_seconds = time.perf_counter() - started
+    job_state = digest()
+    figures["job"] = {"seconds": round(job_seconds, 3), "counts": counts, **job_state}
+    print(f"job: {job_seconds:.3f} s, {counts['created']:,} tasks ({counts})", flush=True)
+
+    started = time.perf_counter()
+    again = visit_tasks_generate(day=day)
+    figures["job_again"] = {"seconds": round(time.perf_counter() - started, 3), "created": again["created"]}
+    print(
+        f"job again the same day: {figures['job_again']['seconds']:.3f} s, {again['created']} created",
+        flush=True,
+    )
+    figures["ratio_job_to_floor"] = round(job_seconds / floor_seconds, 2)
+    figures["same_result_as_floor"] = job_state == floor_state
+    print(
+        f"ratio job/floor {figures['ratio_job_to_floor']}; second run created {again['created']}", flush=True
+    )
+    return figures
 
 
 def main() -> None:
@@ -181,41 +221,12 @@ def main() -> None:
         print(f"  built in {figures['build_seconds']} s", flush=True)
     figures["tiers"] = dict(sql("SELECT tier, COUNT(*) FROM customers_customer GROUP BY tier ORDER BY tier"))
 
-    empty_tasks()
-    statement, params = floor_statement(DAY)
-    started = time.perf_counter()
-    with transaction.atomic():
-        sql(statement, params)
-    floor_seconds = time.perf_counter() - started
-    floor_state = digest()
-    figures["floor"] = {"seconds": round(floor_seconds, 3), **floor_state}
-    print(f"floor (one statement): {floor_seconds:.3f} s, {floor_state['tasks']:,} tasks", flush=True)
-
-    empty_tasks()
-    started = time.perf_counter()
-    counts = visit_tasks_generate(day=DAY)
-    job_seconds = time.perf_counter() - started
-    job_state = digest()
-    figures["job"] = {"seconds": round(job_seconds, 3), "counts": counts, **job_state}
-    print(f"job: {job_seconds:.3f} s, {counts['created']:,} tasks ({counts})", flush=True)
-    if job_state != floor_state:
-        sys.exit(f"the job and the floor disagree: {job_state} != {floor_state}")
-
-    started = time.perf_counter()
-    again = visit_tasks_generate(day=DAY)
-    figures["job_again"] = {"seconds": round(time.perf_counter() - started, 3), "created": again["created"]}
-    print(
-        f"job again the same day: {figures['job_again']['seconds']:.3f} s, {again['created']} created",
-        flush=True,
-    )
-    if again["created"]:
+    result = measure(DAY)
+    figures.update(result)
+    if not result["same_result_as_floor"]:
+        sys.exit(f"the job and the floor disagree: {result['job']} != {result['floor']}")
+    if result["job_again"]["created"]:
         sys.exit("the second run created tasks")
-
-    figures["ratio_job_to_floor"] = round(job_seconds / floor_seconds, 2)
-    figures["same_result_as_floor"] = True
-    print(
-        f"ratio job/floor {figures['ratio_job_to_floor']}; second run created {again['created']}", flush=True
-    )
     write_results(f"visits-{n}", figures, load_at_start=load_at_start)
 
 

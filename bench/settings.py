@@ -1,0 +1,31 @@
+"""Settings of `make bench`: production's, with what a benchmark on one machine over plain HTTP needs.
+
+- The bench urlconf (bench/urls.py): the product's URLs plus the floor views, which the product
+  never serves.
+- Plain HTTP on 127.0.0.1: no HTTPS redirect, no HSTS, cookies not marked secure (the client would
+  not send them back over HTTP).
+- No rate limits: the load generator is one client asking far more than 1,200 requests a minute.
+- No chained jobs: each step is measured on its own (consumption landing would queue the monthly
+  reclassification, which has its own row in the table); tasks go to an in-memory broker.
+"""
+
+import warnings
+
+from crm.settings.production import *  # noqa: F403
+from crm.settings.production import REST_FRAMEWORK
+
+ROOT_URLCONF = "bench.urls"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {name: "1000000/min" for name in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]},
+}
+CRM_HOOKS: dict = {}
+CELERY_BROKER_URL = "memory://"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+# No collectstatic for a benchmark: WhiteNoise would warn about the missing directory in every worker.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
