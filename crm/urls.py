@@ -10,4 +10,5 @@ urlpatterns = [
     path("managers/", include("managers.urls")),
     path("training/", include("training.urls")),
     path("visits/", include("visits.urls")),
+    path("appraisal/", include("appraisal.urls")),
 ]

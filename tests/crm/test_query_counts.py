@@ -84,6 +84,32 @@ PAGES_NOT_READS = {
     "logout/": "POST only: signs out",
     "customers/tiering/runs/start/": "POST only: starts a run",
     "customers/<int:pk>/pin-tier/": "POST only: the pin form posts here from the customer page",
+    **{
+        f"appraisal/{route}": "POST only: a form of the appraisal pages posts here"
+        for route in (
+            "cycles/<int:pk>/open/",
+            "<int:year>/finalize/",
+            "a/<int:pk>/scores/",
+            "a/<int:pk>/panel/",
+            "a/<int:pk>/panel/<int:rater>/remove/",
+            "a/<int:pk>/submit/",
+            "a/<int:pk>/finalize/",
+            "a/<int:pk>/reopen/",
+        )
+    },
+    "appraisal/r/<str:token>/": "no log-in: a representative's signed link (test_representative_page.py)",
+    # The growers make no appraisals; these are measured at two team or panel sizes in
+    # tests/appraisal/test_pages.py and test_exports.py.
+    **{
+        f"appraisal/{route}": "measured in tests/appraisal at two sizes"
+        for route in (
+            "cycles/<int:pk>/",
+            "<int:year>/review/",
+            "<int:year>/export.xlsx",
+            "a/<int:pk>/",
+            "a/<int:pk>/print/",
+        )
+    },
 }
 
 
@@ -375,3 +401,21 @@ def test_the_walker_fills_every_endpoint_it_walks(world, api):
     assert not unaccounted, f"walk these API paths or say why not: {sorted(unaccounted)}"
     # the models grown by hand really are those of the endpoints (a renamed model would slip through)
     assert _endpoint_models() >= GROWN, GROWN - _endpoint_models()
+
+
+# ---------------------------------------------------------------- jobs whose statements must not grow
+@pytest.mark.parametrize("size", [SMALL, LARGE])
+def test_care_visit_detection_runs_one_statement_per_month_not_per_customer(
+    world, size, django_assert_max_num_queries
+):
+    # given `size` key accounts whose latest month is the same (and customer A's)
+    CustomerFactory.create_batch(
+        size, station=world.station_a, manager=world.manager_a.user, tier=Tier.KEY_ACCOUNT,
+        latest_period=dt.date(2026, 9, 1),
+    )  # fmt: skip
+    from visits.services import care_visits_detect
+
+    # when care visits are detected, then the thresholds and the periods are read once and one INSERT
+    # runs per period (a savepoint around them): the same four queries at both sizes
+    with django_assert_max_num_queries(4):
+        care_visits_detect(day=dt.date(2026, 10, 5))

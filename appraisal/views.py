@@ -1,0 +1,547 @@
+"""Browser pages of the yearly appraisal: the cycles (administrators create and open them), the
+supervisor's review of the whole team, one appraisal (evidence, panel, my scores, workflow, history),
+its printable report, the XLSX of the review, and the page a customer representative opens from their
+signed link without an account.
+
+Every page reads appraisals through `Appraisal.objects.visible_to(user)`: an appraisal outside the
+scope answers 404. Writes go through appraisal.services; a state conflict (a finalized appraisal is
+read-only) is shown on the page with HTTP 409, a refused rule with 400, as the API answers them."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from appraisal import page_data, services
+from appraisal.exports import review_workbook
+from appraisal.forms import (
+    RATER_WEIGHT_FIELDS,
+    CollaboratorForm,
+    CriteriaFormSet,
+    CycleForm,
+    ReopenForm,
+    RepresentativeForm,
+    ScoresForm,
+    default_year,
+)
+from appraisal.links import LinkClosed, LinkError, LinkExpired, LinkUsed, link_token, rater_for_token
+from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus, CycleStatus, RaterKind
+from appraisal.scoring import DEFAULT_CRITERIA, DEFAULT_RATER_WEIGHTS, REWARD_FOR_GRADE
+from appraisal.selectors import review_rows
+from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
+from crm.common.errors import Conflict
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _is_admin(user) -> bool:
+    return ADMINISTRATOR in roles_of(user)
+
+
+def _leads_a_team(user) -> bool:
+    return bool(roles_of(user) & {SUPERVISOR, ADMINISTRATOR})
+
+
+def _errors_into(form, exc: ValidationError) -> None:
+    """A service's ValidationError onto the form: on the field it names when the form has one."""
+    items = exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]
+    for name, errors in items:
+        for error in errors:
+            form.add_error(name if name in form.fields else None, error)
+
+
+def _message_of(exc) -> str:
+    detail = getattr(exc, "detail", None)
+    return str(detail) if detail else str(exc)
+
+
+# ---------------------------------------------------------------- cycles
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def cycles(request):
+    """The cycles. Administrators create one here (the defaults prefilled); everyone sees the panels
+    they sit on and, once finalized, their own appraisals."""
+    is_admin = _is_admin(request.user)
+    visible = Appraisal.objects.visible_to(request.user)
+    rows = list(
+        AppraisalCycle.objects.visible_to(request.user)
+        .annotate(
+            visible_count=Count("appraisals", filter=Q(appraisals__in=visible.values("pk"))),
+            finalized_count=Count(
+                "appraisals",
+                filter=Q(appraisals__in=visible.values("pk"), appraisals__status=AppraisalStatus.FINALIZED),
+            ),
+        )
+        .order_by("-year")
+    )
+    form = formset = None
+    status = 200
+    if is_admin:
+        taken = {cycle.year for cycle in rows}
+        year = default_year()
+        while year in taken:
+            year += 1
+        form, formset = _cycle_forms(request, initial_year=year)
+        if request.method == "POST":
+            cycle = _save_cycle(request, form, formset, cycle=None)
+            if cycle is not None:
+                messages.success(request, _("Cycle %(year)s created as a draft.") % {"year": cycle.year})
+                return redirect("appraisal:cycle", pk=cycle.pk)
+            status = 400
+    elif request.method == "POST":
+        raise PermissionDenied
+    return render(
+        request,
+        "appraisal/cycles.html",
+        {
+            "cycles": rows,
+            "form": form,
+            "formset": formset,
+            "is_admin": is_admin,
+            "leads_a_team": _leads_a_team(request.user),
+            "seats": page_data.seats_of(request.user),
+            "own": page_data.own_finalized(request.user),
+        },
+        status=status,
+    )
+
+
+def _cycle_forms(request, *, initial_year=None, cycle=None):
+    if cycle is None:
+        initial = {"year": initial_year, "link_valid_days": 30}
+        initial.update({RATER_WEIGHT_FIELDS[k]: w for k, w in DEFAULT_RATER_WEIGHTS.items()})
+        criteria = [
+            {"code": code, "name": str(name), "weight": weight} for code, name, weight in DEFAULT_CRITERIA
+        ]
+    else:
+        initial = {"year": cycle.year, "link_valid_days": cycle.link_valid_days}
+        initial.update({RATER_WEIGHT_FIELDS[k]: w for k, w in cycle.rater_weights.items()})
+        criteria = [
+            {"code": c.code, "name": c.name, "weight": c.weight} for c in page_data.criteria_of(cycle)
+        ]
+    data = request.POST if request.method == "POST" else None
+    form = CycleForm(data, initial=initial, year_fixed=cycle is not None)
+    formset = CriteriaFormSet(data, initial=criteria, prefix="criteria")
+    return form, formset
+
+
+def _save_cycle(request, form, formset, *, cycle):
+    if not (form.is_valid() and formset.is_valid()):
+        messages.error(request, _("Nothing was saved. Correct the marked entries and send again."))
+        return None
+    arguments = {
+        "criteria": formset.criteria(),
+        "rater_weights": form.rater_weights(),
+        "link_valid_days": form.cleaned_data["link_valid_days"],
+        "by": request.user,
+    }
+    try:
+        if cycle is None:
+            return services.cycle_create(year=form.cleaned_data["year"], **arguments)
+        return services.cycle_update(cycle=cycle, **arguments)
+    except ValidationError as exc:
+        _errors_into(form, exc)
+    except Conflict as exc:
+        form.add_error(None, _message_of(exc))
+    messages.error(request, _("Nothing was saved. Correct the marked entries and send again."))
+    return None
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def cycle_page(request, pk: int):
+    """A cycle: its criteria and weights, editable by administrators while it is a draft."""
+    cycle = get_object_or_404(AppraisalCycle.objects.visible_to(request.user), pk=pk)
+    editable = _is_admin(request.user) and cycle.status == CycleStatus.DRAFT
+    form = formset = None
+    status = 200
+    if editable:
+        form, formset = _cycle_forms(request, cycle=cycle)
+        if request.method == "POST":
+            if _save_cycle(request, form, formset, cycle=cycle) is not None:
+                messages.success(request, _("Criteria and weights saved."))
+                return redirect("appraisal:cycle", pk=cycle.pk)
+            status = 400
+    elif request.method == "POST":
+        raise PermissionDenied
+    return render(
+        request,
+        "appraisal/cycle.html",
+        {
+            "cycle": cycle,
+            "criteria": page_data.criteria_of(cycle),
+            "weights": [(label, cycle.rater_weights[value]) for value, label in RaterKind.choices],
+            "form": form,
+            "formset": formset,
+            "editable": editable,
+            "can_open": editable,
+            "leads_a_team": _leads_a_team(request.user),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def cycle_open(request, pk: int):
+    cycle = get_object_or_404(AppraisalCycle.objects.visible_to(request.user), pk=pk)
+    if not _is_admin(request.user):
+        raise PermissionDenied
+    try:
+        created = services.cycle_open(cycle=cycle, by=request.user)
+    except (Conflict, ValidationError) as exc:
+        messages.error(request, _message_of(exc) if isinstance(exc, Conflict) else " ".join(exc.messages))
+        return redirect("appraisal:cycle", pk=cycle.pk)
+    messages.success(
+        request,
+        _("Cycle %(year)s opened: %(count)d appraisals created; evidence is being computed.")
+        % {"year": cycle.year, "count": created},
+    )
+    return redirect("appraisal:review", year=cycle.year)
+
+
+# ---------------------------------------------------------------- review
+def _cycle_of_year(request, year: int) -> AppraisalCycle:
+    if not _leads_a_team(request.user):
+        raise PermissionDenied
+    return get_object_or_404(AppraisalCycle.objects.visible_to(request.user), year=year)
+
+
+@login_required
+@require_safe
+def review(request, year: int):
+    """The supervisor's whole team for the year side by side."""
+    cycle = _cycle_of_year(request, year)
+    rows = review_rows(cycle=cycle, user=request.user)
+    kinds = list(RaterKind.choices)
+    return render(
+        request,
+        "appraisal/review.html",
+        {
+            "cycle": cycle,
+            "rows": rows,
+            "kinds": kinds,
+            "metrics": page_data.metric_columns(headline_only=True),
+            "finalizable": sum(1 for row in rows if row.appraisal.status == AppraisalStatus.REVIEW),
+            "rewards": REWARD_FOR_GRADE,
+        },
+    )
+
+
+@login_required
+@require_POST
+def finalize_all(request, year: int):
+    cycle = _cycle_of_year(request, year)
+    try:
+        count = services.appraisals_finalize(cycle=cycle, by=request.user)
+    except Conflict as exc:
+        messages.error(request, _message_of(exc))
+    else:
+        messages.success(request, _("%(count)d appraisals finalized.") % {"count": count})
+    return redirect("appraisal:review", year=year)
+
+
+@login_required
+@require_safe
+def export(request, year: int):
+    cycle = _cycle_of_year(request, year)
+    rows = review_rows(cycle=cycle, user=request.user)
+    response = HttpResponse(review_workbook(rows, cycle=cycle), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="appraisal-{cycle.year}.xlsx"'
+    return response
+
+
+# ---------------------------------------------------------------- one appraisal
+def _appraisal_for(request, pk: int) -> Appraisal:
+    return get_object_or_404(
+        Appraisal.objects.visible_to(request.user).select_related(
+            "cycle", "manager__user", "manager__station", "finalized_by"
+        ),
+        pk=pk,
+    )
+
+
+def _score_rows(form, rows):
+    """The scores form's fields beside each criterion's evidence."""
+    evidence = {row.criterion.pk: row.evidence for row in rows}
+    return [(c, score, comment, evidence.get(c.pk, [])) for c, score, comment in form.rows()]
+
+
+def _render_appraisal(request, appraisal, *, status=200, **forms):
+    user = request.user
+    leads = services.can_manage(user, appraisal)
+    criteria = page_data.criteria_of(appraisal.cycle)
+    seats = page_data.panel(appraisal, criteria)
+    mine = next((s for s in seats if s.rater.user_id == user.pk), None)
+    scoring = appraisal.status == AppraisalStatus.SCORING
+    scores_form = forms.get("scores_form")
+    if mine is not None and scoring and scores_form is None:
+        scores_form = ScoresForm(criteria=criteria, scores=mine.scores, prefix="s")
+    panel_open = leads and appraisal.status in (AppraisalStatus.DRAFT, AppraisalStatus.SCORING)
+    collaborator_form = representative_form = reopen_form = None
+    if panel_open:
+        seated = [s.rater.user_id for s in seats if s.rater.user_id]
+        collaborator_form = forms.get("collaborator_form") or CollaboratorForm(
+            appraisal=appraisal, seated_user_ids=seated, prefix="c"
+        )
+        representative_form = forms.get("representative_form") or RepresentativeForm(prefix="r")
+    if _is_admin(user) and appraisal.status == AppraisalStatus.FINALIZED:
+        reopen_form = forms.get("reopen_form") or ReopenForm()
+    if leads and scoring:
+        for seat in seats:
+            if seat.rater.kind == RaterKind.CUSTOMER_REPRESENTATIVE and seat.rater.submitted_at is None:
+                seat.link = request.build_absolute_uri(
+                    reverse("appraisal:representative", args=[link_token(seat.rater)])
+                )
+    # The panel's scores are for those who run the appraisal; a panel member reads only their own,
+    # the manager (once finalized) the kind scores and the evidence.
+    shown = seats if leads else ([mine] if mine else [])
+    rows = page_data.criterion_rows(appraisal, criteria, shown)
+    return render(
+        request,
+        "appraisal/appraisal.html",
+        {
+            "appraisal": appraisal,
+            "cycle": appraisal.cycle,
+            "leads": leads,
+            "own_view": appraisal.manager_id == user.pk and not leads,
+            "seats": seats if leads else [],
+            "rows": rows,
+            "unscored_evidence": page_data.unscored_evidence(appraisal.evidence or {}),
+            "kind_scores": page_data.kind_scores(appraisal),
+            "reward": REWARD_FOR_GRADE.get(appraisal.grade) if appraisal.grade else None,
+            "missing_kinds": page_data.kinds_without_rater(seats),
+            "mine": mine,
+            "scores_form": scores_form,
+            "score_rows": _score_rows(scores_form, rows) if scores_form else [],
+            "panel_open": panel_open,
+            "collaborator_form": collaborator_form,
+            "representative_form": representative_form,
+            "can_submit": leads and scoring,
+            "can_finalize": leads and appraisal.status == AppraisalStatus.REVIEW,
+            "reopen_form": reopen_form,
+            "history": page_data.history(appraisal) if leads else [],
+            "history_limit": page_data.HISTORY_LIMIT,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_safe
+def appraisal_page(request, pk: int):
+    return _render_appraisal(request, _appraisal_for(request, pk))
+
+
+def _conflict(request, appraisal, exc, **forms):
+    messages.error(request, _message_of(exc))
+    return _render_appraisal(request, appraisal, status=409, **forms)
+
+
+@login_required
+@require_POST
+def scores(request, pk: int):
+    """The signed-in user's own scores: only their own seat, only while scoring."""
+    appraisal = _appraisal_for(request, pk)
+    seat = services.rater_seat_for(appraisal=appraisal, user=request.user)
+    if seat is None:
+        raise PermissionDenied
+    criteria = page_data.criteria_of(appraisal.cycle)
+    form = ScoresForm(request.POST, criteria=criteria, prefix="s")
+    if not form.is_valid():
+        messages.error(request, _("Nothing was saved. Correct the marked entries and send again."))
+        return _render_appraisal(request, appraisal, status=400, scores_form=form)
+    try:
+        services.scores_save(rater=seat, scores=form.scores(), by=request.user)
+    except Conflict as exc:
+        return _conflict(request, appraisal, exc, scores_form=form)
+    except ValidationError as exc:
+        _errors_into(form, exc)
+        return _render_appraisal(request, appraisal, status=400, scores_form=form)
+    messages.success(request, _("Your scores are saved."))
+    return redirect("appraisal:appraisal", pk=appraisal.pk)
+
+
+@login_required
+@require_POST
+def panel_add(request, pk: int):
+    appraisal = _appraisal_for(request, pk)
+    if not services.can_manage(request.user, appraisal):
+        raise PermissionDenied
+    kind = request.POST.get("kind")
+    if kind == RaterKind.COLLABORATOR:
+        seated = list(appraisal.raters.exclude(user=None).values_list("user_id", flat=True))
+        form = CollaboratorForm(request.POST, appraisal=appraisal, seated_user_ids=seated, prefix="c")
+        forms = {"collaborator_form": form}
+        arguments = lambda: {"user": form.cleaned_data["user"]}  # noqa: E731
+    elif kind == RaterKind.CUSTOMER_REPRESENTATIVE:
+        form = RepresentativeForm(request.POST, prefix="r")
+        forms = {"representative_form": form}
+        arguments = lambda: dict(form.cleaned_data)  # noqa: E731
+    else:
+        messages.error(request, _("Choose whom to add to the panel."))
+        return _render_appraisal(request, appraisal, status=400)
+    if not form.is_valid():
+        return _render_appraisal(request, appraisal, status=400, **forms)
+    try:
+        rater = services.panel_add(appraisal=appraisal, kind=kind, by=request.user, **arguments())
+    except Conflict as exc:
+        return _conflict(request, appraisal, exc, **forms)
+    except ValidationError as exc:
+        _errors_into(form, exc)
+        return _render_appraisal(request, appraisal, status=400, **forms)
+    if kind == RaterKind.CUSTOMER_REPRESENTATIVE:
+        messages.success(
+            request,
+            _("%(name)s added. Copy their link below and send it to them.") % {"name": rater.display_name},
+        )
+    else:
+        messages.success(request, _("%(name)s added to the panel.") % {"name": rater.display_name})
+    return redirect(f"{reverse('appraisal:appraisal', args=[appraisal.pk])}#panel")
+
+
+@login_required
+@require_POST
+def panel_remove(request, pk: int, rater: int):
+    appraisal = _appraisal_for(request, pk)
+    if not services.can_manage(request.user, appraisal):
+        raise PermissionDenied
+    seat = get_object_or_404(appraisal.raters.select_related("user"), pk=rater)
+    try:
+        services.panel_remove(rater=seat, by=request.user)
+    except Conflict as exc:
+        return _conflict(request, appraisal, exc)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _render_appraisal(request, appraisal, status=400)
+    messages.success(request, _("%(name)s removed from the panel.") % {"name": seat.display_name})
+    return redirect(f"{reverse('appraisal:appraisal', args=[appraisal.pk])}#panel")
+
+
+def _workflow_step(request, pk: int, step, done: str):
+    appraisal = _appraisal_for(request, pk)
+    if not services.can_manage(request.user, appraisal):
+        raise PermissionDenied
+    try:
+        step(appraisal=appraisal, by=request.user)
+    except Conflict as exc:
+        return _conflict(request, appraisal, exc)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _render_appraisal(request, appraisal, status=400)
+    messages.success(request, done)
+    return redirect("appraisal:appraisal", pk=appraisal.pk)
+
+
+@login_required
+@require_POST
+def submit(request, pk: int):
+    return _workflow_step(request, pk, services.appraisal_submit, _("Submitted for review."))
+
+
+@login_required
+@require_POST
+def finalize(request, pk: int):
+    return _workflow_step(request, pk, services.appraisal_finalize, _("Appraisal finalized."))
+
+
+@login_required
+@require_POST
+def reopen(request, pk: int):
+    appraisal = _appraisal_for(request, pk)
+    if not _is_admin(request.user):
+        raise PermissionDenied
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        return _render_appraisal(request, appraisal, status=400, reopen_form=form)
+    try:
+        services.appraisal_reopen(appraisal=appraisal, reason=form.cleaned_data["reason"], by=request.user)
+    except Conflict as exc:
+        return _conflict(request, appraisal, exc, reopen_form=form)
+    except ValidationError as exc:
+        _errors_into(form, exc)
+        return _render_appraisal(request, appraisal, status=400, reopen_form=form)
+    messages.success(request, _("Appraisal reopened for review."))
+    return redirect("appraisal:appraisal", pk=appraisal.pk)
+
+
+@login_required
+@require_safe
+def print_report(request, pk: int):
+    """One A4 page per manager: evidence, criterion scores per rater kind, final score, grade,
+    reward suggestion and signature lines."""
+    appraisal = _appraisal_for(request, pk)
+    if not services.can_manage(request.user, appraisal) and appraisal.manager_id != request.user.pk:
+        raise PermissionDenied
+    criteria = page_data.criteria_of(appraisal.cycle)
+    seats = page_data.panel(appraisal, criteria)
+    return render(
+        request,
+        "appraisal/print.html",
+        {
+            "appraisal": appraisal,
+            "cycle": appraisal.cycle,
+            "rows": page_data.criterion_kind_means(appraisal, criteria, seats),
+            "kinds": list(RaterKind.choices),
+            "kind_scores": page_data.kind_scores(appraisal),
+            "reward": REWARD_FOR_GRADE.get(appraisal.grade) if appraisal.grade else None,
+            "missing_kinds": page_data.kinds_without_rater(seats),
+        },
+    )
+
+
+@login_required
+@require_safe
+def mine(request):
+    """A manager's own appraisals: only finalized ones are shown (an empty state before)."""
+    own = page_data.own_finalized(request.user)
+    if len(own) == 1:
+        return redirect("appraisal:appraisal", pk=own[0].pk)
+    return render(request, "appraisal/mine.html", {"own": own})
+
+
+# ---------------------------------------------------------------- the customer representative's page
+@require_http_methods(["GET", "HEAD", "POST"])
+def representative(request, token: str):
+    """No account: the signed link is the key. It shows one appraisal's criteria with the evidence
+    and takes this representative's scores once; nothing of the other raters is shown."""
+    try:
+        rater = rater_for_token(token)
+    except (LinkExpired, LinkUsed, LinkClosed) as exc:
+        return render(request, "appraisal/link_error.html", {"message": str(exc), "gone": True}, status=410)
+    except LinkError as exc:
+        return render(request, "appraisal/link_error.html", {"message": str(exc)}, status=404)
+    appraisal = rater.appraisal  # loaded with its cycle and manager by rater_for_token
+    criteria = page_data.criteria_of(appraisal.cycle)
+    form = ScoresForm(request.POST or None, criteria=criteria, require_all=True, prefix="s")
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.scores_save(rater=rater, scores=form.scores(), by=None)
+            except Conflict as exc:
+                return render(
+                    request,
+                    "appraisal/link_error.html",
+                    {"message": _message_of(exc), "gone": True},
+                    status=409,
+                )
+            except ValidationError as exc:
+                _errors_into(form, exc)
+            else:
+                return render(
+                    request, "appraisal/representative_done.html", {"rater": rater, "appraisal": appraisal}
+                )
+        status = 400
+    rows = page_data.criterion_rows(appraisal, criteria, [])
+    return render(
+        request,
+        "appraisal/representative.html",
+        {"rater": rater, "appraisal": appraisal, "form": form, "score_rows": _score_rows(form, rows)},
+        status=status,
+    )
