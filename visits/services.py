@@ -260,6 +260,7 @@ def care_visits_detect(*, day: dt.date | None = None) -> dict[str, int]:
     latest_periods = (
         Customer.objects.filter(tier__in=CUSTOMER_TIERS, status=Status.ACTIVE, latest_period__isnull=False)
         .values_list("latest_period", flat=True)
+        .order_by()  # without the model's ordering, or DISTINCT keeps one row per account number
         .distinct()
     )
     created = 0
