@@ -6,6 +6,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
 
-app = Celery("crm")
+# crm.jobs holds the sweep task; it is no app's tasks module, so autodiscovery would not find it.
+app = Celery("crm", include=["crm.jobs"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -231,6 +231,8 @@ SPECTACULAR_SETTINGS = {
         "VisitTaskKindEnum": "visits.models.Kind",
         "VisitTaskStatusEnum": "visits.models.TaskStatus",
         "FollowUpStatusEnum": "visits.models.FollowUpStatus",
+        "AppraisalStatusEnum": "appraisal.models.AppraisalStatus",  # a cycle's statuses are the same
+        "RaterKindEnum": "appraisal.models.RaterKind",
     },
 }
 
@@ -264,6 +266,8 @@ RECLASSIFY_HOUR = env.int("RECLASSIFY_HOUR", default=2)
 RECLASSIFY_CHUNK_SIZE = env.int("RECLASSIFY_CHUNK_SIZE", default=20000)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "crm.common.tasks.heartbeat_task", "schedule": 60.0},
+    # Runs left queued or running when Redis lost its queue or a worker died: sent again.
+    "sweep-runs": {"task": "crm.jobs.sweep_runs_task", "schedule": 300.0},
     "reclassify-monthly": {
         "task": "customers.classification_tasks.start_scheduled_reclassification_task",
         "schedule": crontab(minute=0, hour=RECLASSIFY_HOUR, day_of_month=RECLASSIFY_DAY_OF_MONTH),

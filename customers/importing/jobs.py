@@ -115,6 +115,7 @@ def import_run(*, job_id: int, language: str | None = None, retryable: bool = Fa
             started_at=timezone.now(),
             processed_rows=0,
             error="",
+            updated_at=timezone.now(),  # the runs' sweep (crm/jobs.py) reads progress from it
         )
         try:
             _run(job)
@@ -168,7 +169,9 @@ def _check(job, importer, chunk, count: int, estimate: int) -> int:
     if chunk:
         importer.check(chunk)
         count += len(chunk)
-        ImportJob.objects.filter(pk=job.pk).update(processed_rows=count, total_rows=max(estimate, count))
+        ImportJob.objects.filter(pk=job.pk).update(
+            processed_rows=count, total_rows=max(estimate, count), updated_at=timezone.now()
+        )
     return count
 
 
