@@ -214,6 +214,20 @@ def cycle_update(*, cycle, criteria=None, rater_weights=None, link_valid_days=No
     return cycle
 
 
+@transaction.atomic
+def cycle_delete(*, cycle, by) -> None:
+    """Only a draft goes, with the appraisals added to it by hand (nobody has scored yet)."""
+    _require_perm(by, "appraisal.delete_appraisalcycle")
+    cycle = AppraisalCycle.objects.select_for_update().get(pk=cycle.pk)
+    if cycle.status != CycleStatus.DRAFT:
+        raise AppraisalStateError(_("Only a draft cycle can be deleted."))
+    for appraisal in cycle.appraisals.all():
+        appraisal._history_user = by
+        appraisal.delete()
+    cycle._history_user = by
+    cycle.delete()
+
+
 def _enqueue_evidence(cycle_id: int, appraisal_ids: list[int] | None = None) -> None:
     from appraisal.tasks import compute_evidence_task
 

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from appraisal import api as appraisal_api
 from crm.accounts.api import TokenView
 from crm.common.health import HealthView
 from customers import api as customers_api
@@ -32,6 +33,8 @@ router.register("classification-runs", tier_api.ClassificationRunViewSet, basena
 router.register("visit-policies", visits_api.VisitPolicyViewSet, basename="visit-policy")
 router.register("visit-tasks", visits_api.VisitTaskViewSet, basename="visit-task")
 router.register("visit-runs", visits_api.VisitRunViewSet, basename="visit-run")
+router.register("appraisal-cycles", appraisal_api.AppraisalCycleViewSet, basename="appraisal-cycle")
+router.register("appraisals", appraisal_api.AppraisalViewSet, basename="appraisal")
 router.register("courses", training_api.CourseViewSet, basename="course")
 router.register("training-records", training_api.TrainingRecordViewSet, basename="training-record")
 
