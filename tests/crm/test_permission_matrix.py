@@ -18,7 +18,14 @@ from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
 from crm.api import router
-from tests.factories import AssignmentFactory, ConsumptionFactory, ContactFactory
+from tests.factories import (
+    AppraisalCycleFactory,
+    AppraisalFactory,
+    AssignmentFactory,
+    ConsumptionFactory,
+    ContactFactory,
+    RaterFactory,
+)
 
 CANARY = "乙水泥厂"  # customer B's name: manager A and the supervisor must never read it
 
@@ -30,6 +37,11 @@ def matrix(world):
         ContactFactory(customer=customer, name=f"{customer.name}联系人")
         ConsumptionFactory(customer=customer)
         AssignmentFactory(customer=customer, manager=manager.user, reason=f"{customer.name}分配")
+    # an appraisal on each side (A's with the supervisor on its panel), one of them finalized
+    cycle = AppraisalCycleFactory(status="scoring")
+    appraisal_a = AppraisalFactory(cycle=cycle, manager=world.manager_a)
+    AppraisalFactory(cycle=cycle, manager=world.manager_b, status="finalized")
+    RaterFactory(appraisal=appraisal_a, kind="supervisor", user=world.supervisor)
     return world
 
 
