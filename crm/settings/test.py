@@ -24,7 +24,8 @@ REST_FRAMEWORK = {
     },
 }
 
-# Tasks run in-process unless a test starts a real worker (tests/crm/test_worker.py).
-CELERY_TASK_ALWAYS_EAGER = True
+# Tasks run in-process unless a test starts a real worker (tests/crm/test_worker.py). The fault tests
+# start worker processes with it off, so that a chain's next step travels through the broker too.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)  # noqa: F405
 CELERY_TASK_EAGER_PROPAGATES = True
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
