@@ -346,6 +346,8 @@ BulkRefusal = inline_serializer(
     name="ConsumptionBulkRefusal",
     fields={"non_field_errors": serializers.ListField(child=serializers.CharField())},
 )
+# A body that cannot be parsed at all (malformed JSON, a broken multipart form) answers DRF's {detail}.
+BulkMalformed = inline_serializer(name="ConsumptionBulkMalformed", fields={"detail": serializers.CharField()})
 
 
 class ConsumptionWritePermissions(ModelPermissions):
@@ -379,7 +381,7 @@ class ConsumptionBulkView(APIView):
             400: OpenApiResponse(
                 PolymorphicProxySerializer(
                     component_name="ConsumptionBulkError",
-                    serializers=[BulkResultSerializer, BulkRefusal],
+                    serializers=[BulkResultSerializer, BulkRefusal, BulkMalformed],
                     resource_type_field_name=None,
                 ),
                 description="Rows refused (nothing written unless partial), or a body that is not a "

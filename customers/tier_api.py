@@ -1,6 +1,8 @@
 """REST endpoints of tiering: policy versions, classification runs, a customer's tier history and
 pinning its tier. Views translate HTTP to service calls; the rules live in the services."""
 
+from decimal import Decimal
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, serializers, status, viewsets
@@ -31,6 +33,9 @@ class SupervisorOrAdministrator(BasePermission):
 
 
 # ---------------------------------------------------------------- policies
+KWH_THRESHOLD_MAX = Decimal("9999999999999.99")
+
+
 class TierPolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = TierPolicy
@@ -51,6 +56,13 @@ class TierPolicySerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["version", "created_by", "created_at"]
+        # SQLite stores a decimal as a double (15 significant digits): a 16-digit kWh threshold came
+        # back rounded past max_digits, a 500 on reading it (found by schemathesis). No threshold comes
+        # near 10^13 kWh a year; the bound holds on PostgreSQL too and the schema declares it.
+        extra_kwargs = {
+            "vip_kwh": {"max_value": KWH_THRESHOLD_MAX},
+            "key_kwh": {"max_value": KWH_THRESHOLD_MAX},
+        }
 
     def create(self, validated_data):
         return tier_policy_create(by=self.context["request"].user, **validated_data)
