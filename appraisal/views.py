@@ -338,9 +338,34 @@ def appraisal_page(request, pk: int):
     return _render_appraisal(request, _appraisal_for(request, pk))
 
 
-def _conflict(request, appraisal, exc, **forms):
-    messages.error(request, _message_of(exc))
-    return _render_appraisal(request, appraisal, status=409, **forms)
+def _apply(request, appraisal, call, *, done, form=None, form_name="", anchor=""):
+    """Run one service for the appraisal page, the way the API answers: a state conflict (a
+    finalized appraisal is read-only) is the page again with its message and HTTP 409; a refused
+    rule is the page with the errors on the form and 400; success goes back to the page."""
+    forms = {form_name: form} if form_name else {}
+    if form is not None and not form.is_valid():
+        messages.error(request, _("Nothing was saved. Correct the marked entries and send again."))
+        return _render_appraisal(request, appraisal, status=400, **forms)
+    try:
+        result = call()
+    except Conflict as exc:
+        messages.error(request, _message_of(exc))
+        return _render_appraisal(request, appraisal, status=409, **forms)
+    except ValidationError as exc:
+        if form is not None:
+            _errors_into(form, exc)
+        else:
+            messages.error(request, " ".join(exc.messages))
+        return _render_appraisal(request, appraisal, status=400, **forms)
+    messages.success(request, done(result) if callable(done) else done)
+    return redirect(reverse("appraisal:appraisal", args=[appraisal.pk]) + anchor)
+
+
+def _managed(request, pk: int) -> Appraisal:
+    appraisal = _appraisal_for(request, pk)
+    if not services.can_manage(request.user, appraisal):
+        raise PermissionDenied
+    return appraisal
 
 
 @login_required
@@ -351,103 +376,77 @@ def scores(request, pk: int):
     seat = services.rater_seat_for(appraisal=appraisal, user=request.user)
     if seat is None:
         raise PermissionDenied
-    criteria = page_data.criteria_of(appraisal.cycle)
-    form = ScoresForm(request.POST, criteria=criteria, prefix="s")
-    if not form.is_valid():
-        messages.error(request, _("Nothing was saved. Correct the marked entries and send again."))
-        return _render_appraisal(request, appraisal, status=400, scores_form=form)
-    try:
-        services.scores_save(rater=seat, scores=form.scores(), by=request.user)
-    except Conflict as exc:
-        return _conflict(request, appraisal, exc, scores_form=form)
-    except ValidationError as exc:
-        _errors_into(form, exc)
-        return _render_appraisal(request, appraisal, status=400, scores_form=form)
-    messages.success(request, _("Your scores are saved."))
-    return redirect("appraisal:appraisal", pk=appraisal.pk)
+    form = ScoresForm(request.POST, criteria=page_data.criteria_of(appraisal.cycle), prefix="s")
+    return _apply(
+        request,
+        appraisal,
+        lambda: services.scores_save(rater=seat, scores=form.scores(), by=request.user),
+        done=_("Your scores are saved."),
+        form=form,
+        form_name="scores_form",
+    )
 
 
 @login_required
 @require_POST
 def panel_add(request, pk: int):
-    appraisal = _appraisal_for(request, pk)
-    if not services.can_manage(request.user, appraisal):
-        raise PermissionDenied
+    appraisal = _managed(request, pk)
     kind = request.POST.get("kind")
     if kind == RaterKind.COLLABORATOR:
         seated = list(appraisal.raters.exclude(user=None).values_list("user_id", flat=True))
         form = CollaboratorForm(request.POST, appraisal=appraisal, seated_user_ids=seated, prefix="c")
-        forms = {"collaborator_form": form}
-        arguments = lambda: {"user": form.cleaned_data["user"]}  # noqa: E731
+        form_name, done = "collaborator_form", _("%(name)s added to the panel.")
     elif kind == RaterKind.CUSTOMER_REPRESENTATIVE:
         form = RepresentativeForm(request.POST, prefix="r")
-        forms = {"representative_form": form}
-        arguments = lambda: dict(form.cleaned_data)  # noqa: E731
+        form_name, done = (
+            "representative_form",
+            _("%(name)s added. Copy their link below and send it to them."),
+        )
     else:
         messages.error(request, _("Choose whom to add to the panel."))
         return _render_appraisal(request, appraisal, status=400)
-    if not form.is_valid():
-        return _render_appraisal(request, appraisal, status=400, **forms)
-    try:
-        rater = services.panel_add(appraisal=appraisal, kind=kind, by=request.user, **arguments())
-    except Conflict as exc:
-        return _conflict(request, appraisal, exc, **forms)
-    except ValidationError as exc:
-        _errors_into(form, exc)
-        return _render_appraisal(request, appraisal, status=400, **forms)
-    if kind == RaterKind.CUSTOMER_REPRESENTATIVE:
-        messages.success(
-            request,
-            _("%(name)s added. Copy their link below and send it to them.") % {"name": rater.display_name},
-        )
-    else:
-        messages.success(request, _("%(name)s added to the panel.") % {"name": rater.display_name})
-    return redirect(f"{reverse('appraisal:appraisal', args=[appraisal.pk])}#panel")
+    return _apply(
+        request,
+        appraisal,
+        lambda: services.panel_add(appraisal=appraisal, kind=kind, by=request.user, **form.cleaned_data),
+        done=lambda rater: done % {"name": rater.display_name},
+        form=form,
+        form_name=form_name,
+        anchor="#panel",
+    )
 
 
 @login_required
 @require_POST
 def panel_remove(request, pk: int, rater: int):
-    appraisal = _appraisal_for(request, pk)
-    if not services.can_manage(request.user, appraisal):
-        raise PermissionDenied
+    appraisal = _managed(request, pk)
     seat = get_object_or_404(appraisal.raters.select_related("user"), pk=rater)
-    try:
-        services.panel_remove(rater=seat, by=request.user)
-    except Conflict as exc:
-        return _conflict(request, appraisal, exc)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return _render_appraisal(request, appraisal, status=400)
-    messages.success(request, _("%(name)s removed from the panel.") % {"name": seat.display_name})
-    return redirect(f"{reverse('appraisal:appraisal', args=[appraisal.pk])}#panel")
-
-
-def _workflow_step(request, pk: int, step, done: str):
-    appraisal = _appraisal_for(request, pk)
-    if not services.can_manage(request.user, appraisal):
-        raise PermissionDenied
-    try:
-        step(appraisal=appraisal, by=request.user)
-    except Conflict as exc:
-        return _conflict(request, appraisal, exc)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return _render_appraisal(request, appraisal, status=400)
-    messages.success(request, done)
-    return redirect("appraisal:appraisal", pk=appraisal.pk)
+    return _apply(
+        request,
+        appraisal,
+        lambda: services.panel_remove(rater=seat, by=request.user),
+        done=_("%(name)s removed from the panel.") % {"name": seat.display_name},
+        anchor="#panel",
+    )
 
 
 @login_required
 @require_POST
 def submit(request, pk: int):
-    return _workflow_step(request, pk, services.appraisal_submit, _("Submitted for review."))
+    appraisal = _managed(request, pk)
+    step = lambda: services.appraisal_submit(appraisal=appraisal, by=request.user)  # noqa: E731
+    return _apply(request, appraisal, step, done=_("Submitted for review."))
 
 
 @login_required
 @require_POST
 def finalize(request, pk: int):
-    return _workflow_step(request, pk, services.appraisal_finalize, _("Appraisal finalized."))
+    appraisal = _managed(request, pk)
+    step = lambda: services.appraisal_finalize(appraisal=appraisal, by=request.user)  # noqa: E731
+    response = _apply(request, appraisal, step, done=_("Appraisal finalized."))
+    if response.status_code == 302 and request.POST.get("back") == "review":  # a row of the review page
+        return redirect(reverse("appraisal:review", args=[appraisal.cycle.year]) + f"#row-{appraisal.pk}")
+    return response
 
 
 @login_required
@@ -457,17 +456,16 @@ def reopen(request, pk: int):
     if not _is_admin(request.user):
         raise PermissionDenied
     form = ReopenForm(request.POST)
-    if not form.is_valid():
-        return _render_appraisal(request, appraisal, status=400, reopen_form=form)
-    try:
-        services.appraisal_reopen(appraisal=appraisal, reason=form.cleaned_data["reason"], by=request.user)
-    except Conflict as exc:
-        return _conflict(request, appraisal, exc, reopen_form=form)
-    except ValidationError as exc:
-        _errors_into(form, exc)
-        return _render_appraisal(request, appraisal, status=400, reopen_form=form)
-    messages.success(request, _("Appraisal reopened for review."))
-    return redirect("appraisal:appraisal", pk=appraisal.pk)
+    return _apply(
+        request,
+        appraisal,
+        lambda: services.appraisal_reopen(
+            appraisal=appraisal, reason=form.cleaned_data["reason"], by=request.user
+        ),
+        done=_("Appraisal reopened for review."),
+        form=form,
+        form_name="reopen_form",
+    )
 
 
 @login_required

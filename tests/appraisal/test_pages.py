@@ -430,3 +430,14 @@ def test_appraisal_page_runs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(20):
         response = client.get(reverse("appraisal:appraisal", args=[appraisal_a.pk]))
     assert len(response.context["seats"]) == panel + 2
+
+
+def test_finalizing_a_row_of_the_review_page_returns_to_the_review(client, world, appraisal_a):
+    seat = services.rater_seat_for(appraisal=appraisal_a, user=world.supervisor)
+    services.scores_save(rater=seat, scores=all_scores(70), by=world.supervisor)
+    services.appraisal_submit(appraisal=appraisal_a, by=world.supervisor)
+    client.force_login(world.supervisor)
+    response = client.post(reverse("appraisal:finalize", args=[appraisal_a.pk]), {"back": "review"})
+    assert response["Location"] == reverse("appraisal:review", args=[2026]) + f"#row-{appraisal_a.pk}"
+    appraisal_a.refresh_from_db()
+    assert appraisal_a.status == AppraisalStatus.FINALIZED
