@@ -441,3 +441,18 @@ def test_finalizing_a_row_of_the_review_page_returns_to_the_review(client, world
     assert response["Location"] == reverse("appraisal:review", args=[2026]) + f"#row-{appraisal_a.pk}"
     appraisal_a.refresh_from_db()
     assert appraisal_a.status == AppraisalStatus.FINALIZED
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/appraisal/99999999999999999999/review/",
+        "/appraisal/99999999999999999999/export.xlsx",
+        "/appraisal/a/99999999999999999999/",
+        "/appraisal/a/99999999999999999999/print/",
+        "/appraisal/cycles/99999999999999999999/",
+    ],
+)
+def test_an_out_of_range_number_in_the_path_is_404_not_500(client, world, path):
+    client.force_login(world.admin)
+    assert client.get(path).status_code == 404
