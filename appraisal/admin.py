@@ -172,8 +172,18 @@ class RaterInline(admin.TabularInline):
         return False
 
 
+class WrittenByServicesAdmin(SimpleHistoryAdmin):
+    """Rows only the services write: read here with their history, never added or deleted by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Appraisal)
-class AppraisalAdmin(SimpleHistoryAdmin):
+class AppraisalAdmin(WrittenByServicesAdmin):
     """Read-mostly: scores, panels and the workflow go through the pages and the API."""
 
     list_display = ["cycle", "manager", "status", "score", "grade", "evidence_computed_at", "finalized_at"]
@@ -195,15 +205,9 @@ class AppraisalAdmin(SimpleHistoryAdmin):
     ]
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Rater)
-class RaterAdmin(SimpleHistoryAdmin):
+class RaterAdmin(WrittenByServicesAdmin):
     list_display = ["__str__", "kind", "appraisal", "link_expires_at", "submitted_at"]
     list_filter = ["kind"]
     search_fields = ["name", "organisation", "user__full_name", "user__username"]
@@ -220,27 +224,15 @@ class RaterAdmin(SimpleHistoryAdmin):
     ]
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Score)
-class ScoreAdmin(SimpleHistoryAdmin):
+class ScoreAdmin(WrittenByServicesAdmin):
     list_display = ["rater", "criterion", "score", "updated_at"]
     list_filter = ["criterion__cycle", "criterion__code"]
     search_fields = ["rater__name", "rater__user__full_name", "comment"]
     list_select_related = ["rater__user", "criterion__cycle"]
     fields = ["rater", "criterion", "score", "comment"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 register_remaining("appraisal")

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,6 +16,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from appraisal import scoring, selectors, services
@@ -51,6 +51,7 @@ def requires(*perms: str) -> type[permissions.BasePermission]:
     return _Requires
 
 
+ID = r"[0-9]{1,18}"  # longer numbers cannot be ids
 CAN_VIEW = requires("appraisal.view_appraisal")
 CAN_WORK = requires("appraisal.view_appraisal", "appraisal.change_appraisal")
 
@@ -145,6 +146,7 @@ class AppraisalCycleViewSet(viewsets.ModelViewSet):
 
     serializer_class = AppraisalCycleSerializer
     filter_backends = FILTER_BACKENDS
+    lookup_value_regex = ID
     filterset_fields = ["status", "year"]
     ordering_fields = ["year"]
 
@@ -370,6 +372,7 @@ class AppraisalViewSet(
 
     serializer_class = AppraisalSerializer
     filter_backends = FILTER_BACKENDS
+    lookup_value_regex = ID
     filterset_class = AppraisalFilter
     search_fields = ["manager__user__full_name", "manager__user__username", "manager__employee_no"]
     ordering_fields = ["score", "status", "grade", "manager__employee_no", "cycle__year"]
@@ -415,6 +418,8 @@ class AppraisalViewSet(
         for the manager's supervisor or an administrator). POST: seat a rater: `kind` with `user`,
         or a customer representative's `name` (and `organisation`); the answer carries the link."""
         appraisal = self._appraisal()
+        if request.user.pk == appraisal.manager_id:
+            raise PermissionDenied(_("Who sat on the panel of your own appraisal is not shown to you."))
         if request.method == "POST":
             serializer = RaterSerializer(data=request.data, context=self.get_serializer_context())
             serializer.is_valid(raise_exception=True)

@@ -328,16 +328,18 @@ def _lock(appraisal: Appraisal) -> Appraisal:
     return Appraisal.objects.select_for_update().select_related("cycle", "manager__user").get(pk=appraisal.pk)
 
 
-def _require_open_panel(appraisal: Appraisal) -> None:
+def _panel_to_change(appraisal: Appraisal, *, by) -> Appraisal:
+    """The appraisal, locked, once `by` may change its panel and the panel may still change."""
+    appraisal = _lock(appraisal)
+    _require_manage(by, appraisal)
     if appraisal.status not in (AppraisalStatus.DRAFT, AppraisalStatus.SCORING):
         raise AppraisalStateError(_("The panel can only change before the appraisal goes to review."))
+    return appraisal
 
 
 @transaction.atomic
 def panel_add(*, appraisal, kind, user=None, name="", organisation="", by) -> Rater:
-    appraisal = _lock(appraisal)
-    _require_manage(by, appraisal)
-    _require_open_panel(appraisal)
+    appraisal = _panel_to_change(appraisal, by=by)
     name, organisation = (name or "").strip(), (organisation or "").strip()
     if kind not in RaterKind.values:
         raise ValidationError({"kind": [_("Choose supervisor, customer_representative or collaborator.")]})
@@ -368,9 +370,7 @@ def panel_add(*, appraisal, kind, user=None, name="", organisation="", by) -> Ra
 @transaction.atomic
 def panel_reissue_link(*, rater, by) -> Rater:
     """A new link for a representative (lost, expired, or to score again): older links stop working."""
-    appraisal = _lock(rater.appraisal)
-    _require_manage(by, appraisal)
-    _require_open_panel(appraisal)
+    appraisal = _panel_to_change(rater.appraisal, by=by)
     rater = Rater.objects.select_for_update().get(pk=rater.pk)
     if rater.kind != RaterKind.CUSTOMER_REPRESENTATIVE:
         raise ValidationError({"kind": [_("Only a customer representative has a link.")]})
@@ -385,9 +385,7 @@ def panel_reissue_link(*, rater, by) -> Rater:
 
 @transaction.atomic
 def panel_remove(*, rater, by) -> None:
-    appraisal = _lock(rater.appraisal)
-    _require_manage(by, appraisal)
-    _require_open_panel(appraisal)
+    appraisal = _panel_to_change(rater.appraisal, by=by)
     rater = Rater.objects.get(pk=rater.pk)
     for score in rater.scores.all():
         score._history_user = by

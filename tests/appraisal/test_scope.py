@@ -103,3 +103,19 @@ def test_an_integration_client_without_the_permission_gets_403(world, api, cycle
 
 def test_an_administrator_sees_every_appraisal(world, api, cycle):
     assert api(world.admin).get(APPRAISALS).json()["count"] == 3
+
+
+def test_the_appraised_manager_is_not_shown_who_sat_on_their_panel(world, api, cycle):
+    mine = appraisal_of(cycle, world.manager_a)
+    _finalize(world, mine)
+    response = api(world.manager_a.user).get(f"{APPRAISALS}{mine.pk}/panel/")
+    assert response.status_code == 403
+    assert "李主管" not in response.content.decode()
+
+
+@pytest.mark.parametrize("bad", ["null,null", "1.5", "9" * 30, "-1"])
+def test_an_id_that_is_no_number_answers_404(world, api, cycle, bad):
+    client = api(world.admin)
+    for path in (f"{APPRAISALS}{bad}/", f"{APPRAISALS}{bad}/panel/", f"/api/v1/appraisal-cycles/{bad}/open/"):
+        response = client.get(path) if path.endswith(f"{bad}/") else client.post(path)
+        assert response.status_code == 404, path
