@@ -155,9 +155,14 @@ def metric_columns(*, headline_only: bool = False) -> list[tuple[str, str, str]]
     return [(m.key, str(m.label), m.unit) for m in metrics]
 
 
-def kinds_without_rater(seats: list[Seat]) -> list[str]:
+def kinds_without_score(appraisal: Appraisal, seats: list[Seat]) -> list[str]:
+    """The rater kinds whose weight goes to the others: no rater of the kind on the panel, or (once
+    there is a final score) none of its raters has scored every criterion."""
     seated = {seat.rater.kind for seat in seats}
-    return [label for value, label in RaterKind.choices if value not in seated]
+    unscored = (
+        set((appraisal.kind_scores or {}).get("_missing") or []) if appraisal.score is not None else set()
+    )
+    return [str(label) for value, label in RaterKind.choices if value not in seated or value in unscored]
 
 
 def history(appraisal: Appraisal, *, limit: int = HISTORY_LIMIT) -> list[AuditEntry]:

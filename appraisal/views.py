@@ -315,7 +315,7 @@ def _render_appraisal(request, appraisal, *, status=200, **forms):
             "unscored_evidence": page_data.unscored_evidence(appraisal.evidence or {}),
             "kind_scores": page_data.kind_scores(appraisal),
             "reward": REWARD_FOR_GRADE.get(appraisal.grade) if appraisal.grade else None,
-            "missing_kinds": page_data.kinds_without_rater(seats),
+            "missing_kinds": page_data.kinds_without_score(appraisal, seats),
             "mine": mine,
             "scores_form": scores_form,
             "score_rows": _score_rows(scores_form, rows) if scores_form else [],
@@ -488,7 +488,7 @@ def print_report(request, pk: int):
             "kinds": list(RaterKind.choices),
             "kind_scores": page_data.kind_scores(appraisal),
             "reward": REWARD_FOR_GRADE.get(appraisal.grade) if appraisal.grade else None,
-            "missing_kinds": page_data.kinds_without_rater(seats),
+            "missing_kinds": page_data.kinds_without_score(appraisal, seats),
         },
     )
 

@@ -456,3 +456,16 @@ def test_finalizing_a_row_of_the_review_page_returns_to_the_review(client, world
 def test_an_out_of_range_number_in_the_path_is_404_not_500(client, world, path):
     client.force_login(world.admin)
     assert client.get(path).status_code == 404
+
+
+def test_the_appraisal_page_says_whose_weight_is_shared_out(client, world, appraisal_a, colleague):
+    # given the supervisor has scored, a colleague sits on the panel without scoring, no representative
+    services.panel_add(
+        appraisal=appraisal_a, kind=RaterKind.COLLABORATOR, user=colleague, by=world.supervisor
+    )
+    seat = services.rater_seat_for(appraisal=appraisal_a, user=world.supervisor)
+    services.scores_save(rater=seat, scores=all_scores(80), by=world.supervisor)
+    client.force_login(world.supervisor)
+    response = _english(client).get(reverse("appraisal:appraisal", args=[appraisal_a.pk]))
+    assert response.context["missing_kinds"] == ["Customer representative", "Collaborating staff"]
+    assert "No score from: Customer representative, Collaborating staff." in response.content.decode()
