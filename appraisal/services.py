@@ -552,6 +552,9 @@ def appraisals_finalize(*, cycle, by) -> int:
         .filter(cycle=cycle, status=AppraisalStatus.REVIEW, score__isnull=False)
         .order_by("pk")
     )
+    scope = scope_for(by)
+    if not scope.sees_all:  # lock only the team's rows, not the whole company's
+        candidates = candidates.filter(manager_id__in=scope.user_ids - {by.pk})
     now, count = timezone.now(), 0
     for appraisal in candidates:
         if can_manage(by, appraisal):
