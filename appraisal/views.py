@@ -522,6 +522,10 @@ def representative(request, token: str):
         if form.is_valid():
             try:
                 services.scores_save(rater=rater, scores=form.scores(), by=None)
+            except LinkError as exc:  # spent or expired between the page and the lock (a double send)
+                return render(
+                    request, "appraisal/link_error.html", {"message": str(exc), "gone": True}, status=410
+                )
             except Conflict as exc:
                 return render(
                     request,

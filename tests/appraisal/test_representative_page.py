@@ -165,3 +165,16 @@ def test_the_page_runs_a_fixed_number_of_queries(
         )
     with django_assert_max_num_queries(4):
         assert client.get(_url(seat)).status_code == 200
+
+
+def test_a_second_send_racing_the_first_gets_the_used_page(client, seat, monkeypatch):
+    # given the page was checked before the first send spent the link (two taps, two requests)
+    import appraisal.views
+
+    checked = appraisal.views.rater_for_token(link_token(seat))
+    client.post(_url(seat), _form())
+    monkeypatch.setattr(appraisal.views, "rater_for_token", lambda token: checked)
+    # when the second request reaches the service, the locked seat is spent
+    response = client.post(_url(seat), _form(10))
+    assert response.status_code == 410
+    assert set(Score.objects.filter(rater=seat).values_list("score", flat=True)) == {88}
