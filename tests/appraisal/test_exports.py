@@ -105,5 +105,5 @@ def test_print_report_runs_a_fixed_number_of_queries(
         )
         services.scores_save(rater=seat, scores=all_scores(75), by=user)
     client.force_login(world.supervisor)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(10):
         assert client.get(reverse("appraisal:print", args=[appraisal.pk])).status_code == 200
