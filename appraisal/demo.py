@@ -13,10 +13,11 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from appraisal import services
 from appraisal.evidence import evidence_compute
-from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus, RaterKind
+from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus, Rater, RaterKind, Score
 from crm.demo.logins import ADMIN
 from customers.models import Customer
 
@@ -96,7 +97,28 @@ def seed_appraisal_demo(*, seed: int = DEFAULT_SEED, until: dt.date | None = Non
             for code, value in zip(codes, values, strict=True)
         ]
 
-    entered = 0
+    # Scores are written in bulk (with their history, authored by each rater as scores_save would)
+    # and each appraisal recomputed once: one service call per score sheet took most of the seed.
+    criteria = {c.code: c for c in cycle.criteria.all()}
+    sheets: list[Score] = []
+    spent: list[Rater] = []
+    now = timezone.now()
+
+    def enter(seat: Rater, level: float) -> None:
+        for item in scores(level):
+            score = Score(
+                rater=seat,
+                criterion=criteria[item["criterion"]],
+                score=item["score"],
+                comment=item["comment"],
+            )
+            score._history_user = seat.user
+            if seat.user_id is None:
+                score._change_reason = f"representative link: {seat.name}"[:100]
+            sheets.append(score)
+        seat.submitted_at, seat._history_user = now, seat.user
+        spent.append(seat)
+
     for index, appraisal in enumerate(team):
         level = rng.uniform(62, 94)  # how well this manager did, as every rater sees it
         colleague = team[(index + 1) % len(team)].manager.user if len(team) > 1 else None
@@ -120,11 +142,14 @@ def seed_appraisal_demo(*, seed: int = DEFAULT_SEED, until: dt.date | None = Non
             if index and rng.random() < 0.15:
                 continue
             harsh = seat.kind == RaterKind.COLLABORATOR and index == 2
-            services.scores_save(rater=seat, scores=scores(level - 30 if harsh else level), by=seat.user)
-            entered += 1
+            enter(seat, level - 30 if harsh else level)
         if index % 3 != 2:
-            services.scores_save(rater=representative, scores=scores(level + 3), by=None)
-            entered += 1
+            enter(representative, level + 3)
+    bulk_create_with_history(sheets, Score, batch_size=500)
+    bulk_update_with_history(spent, Rater, ["submitted_at"], batch_size=500)
+    for appraisal in team:
+        services.appraisal_recompute(appraisal=appraisal, by=lead)
+    entered = len(spent)
     # The first few go to review (their evidence is computed again), the first of them is finalized.
     with_score = set(
         Appraisal.objects.filter(pk__in=[a.pk for a in team], score__isnull=False).values_list(
