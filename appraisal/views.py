@@ -7,6 +7,7 @@ Every page reads appraisals through `Appraisal.objects.visible_to(user)`: an app
 scope answers 404. Writes go through appraisal.services; a state conflict (a finalized appraisal is
 read-only) is shown on the page with HTTP 409, a refused rule with 400, as the API answers them."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +15,7 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -115,9 +117,11 @@ def _cycle_forms(request, *, initial_year=None, cycle=None):
     if cycle is None:
         initial = {"year": initial_year, "link_valid_days": 30}
         initial.update({RATER_WEIGHT_FIELDS[k]: w for k, w in DEFAULT_RATER_WEIGHTS.items()})
-        criteria = [
-            {"code": code, "name": str(name), "weight": weight} for code, name, weight in DEFAULT_CRITERIA
-        ]
+        # Criterion names are data: in the product's first language, as the services' defaults.
+        with translation.override(settings.LANGUAGE_CODE):
+            criteria = [
+                {"code": code, "name": str(name), "weight": weight} for code, name, weight in DEFAULT_CRITERIA
+            ]
     else:
         initial = {"year": cycle.year, "link_valid_days": cycle.link_valid_days}
         initial.update({RATER_WEIGHT_FIELDS[k]: w for k, w in cycle.rater_weights.items()})
