@@ -13,6 +13,7 @@ from appraisal import services
 from appraisal.links import link_token
 from appraisal.models import Appraisal, Rater, RaterKind, Score
 from tests.appraisal.core_helpers import CODES, all_scores, appraisal_of, open_cycle
+from tests.appraisal.test_pages import _form_scores
 
 
 @pytest.fixture
@@ -36,11 +37,7 @@ def _url(seat) -> str:
 
 
 def _form(value: int = 88, comment: str = "服务及时") -> dict:
-    data = {}
-    for code in CODES:
-        data[f"s-score_{code}"] = str(value)
-        data[f"s-comment_{code}"] = comment
-    return data
+    return _form_scores(value, comment)
 
 
 def test_the_page_opens_without_log_in_in_chinese_with_the_manager_and_evidence(client, world, seat):
