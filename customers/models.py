@@ -246,6 +246,15 @@ class Customer(TimeStampedModel):
         indexes = [
             models.Index(fields=["manager", "tier"], name="customer_manager_tier"),
             models.Index(fields=["station", "tier"], name="customer_station_tier"),
+            # Chosen from EXPLAIN ANALYZE of the list API at 1,000,000 customers (README, Performance):
+            # the orderings a client asks for (top consumers, by name, changed since) read 50 rows of an
+            # index instead of sorting the table (1.5 s -> 0.2 ms), and the count of a station's active
+            # customers is an index-only scan (0.42 s -> 0.09 s). The search has trigram indexes
+            # (migration 0004).
+            models.Index(fields=["annual_consumption_kwh"], name="customer_annual"),
+            models.Index(fields=["name"], name="customer_name"),
+            models.Index(fields=["updated_at"], name="customer_updated_at"),
+            models.Index(fields=["station", "status"], name="customer_station_status"),
         ]
 
     def __str__(self) -> str:
