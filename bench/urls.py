@@ -6,6 +6,7 @@ session lookup), the same scope (`visible_to`), the same filter, search and orde
 with `values()` and written as JSON, without serializers, filter sets, templates or middleware
 beyond what every request passes."""
 
+from django.apps import apps
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, Q
@@ -89,9 +90,28 @@ def customer_page_floor(request, pk):
     )
 
 
+def review_floor(request, year):
+    """The supervisor's appraisal review: the year's appraisals the user may see, their raters and
+    their scores (the rows the page shows), each read once with values()."""
+    if not request.user.is_authenticated:
+        return HttpResponseForbidden()
+    appraisal, rater, score = (apps.get_model("appraisal", m) for m in ("Appraisal", "Rater", "Score"))
+    ids = list(
+        appraisal.objects.visible_to(request.user).filter(cycle__year=year).values_list("pk", flat=True)
+    )
+    return _json(
+        {
+            "appraisals": list(appraisal.objects.filter(pk__in=ids).values()),
+            "raters": list(rater.objects.filter(appraisal__in=ids).values()),
+            "scores": list(score.objects.filter(rater__appraisal__in=ids).values()),
+        }
+    )
+
+
 urlpatterns = [
     path("bench-floor/customers/", customer_list_floor),
     path("bench-floor/home/", home_floor),
     path("bench-floor/customers/<int:pk>/", customer_page_floor),
+    path("bench-floor/appraisal/<int:year>/review/", review_floor),
     path("", include(product_urls)),
 ]
