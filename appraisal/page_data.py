@@ -23,6 +23,7 @@ class Seat:
     total: Decimal | None
     deviating: bool = False  # total more than DEVIATION_FLAG_POINTS from the panel's mean
     link: str = ""  # a representative's link, for those who run the appraisal
+    expired: bool = False  # that link's time is up: a new one can be issued
 
     @property
     def scored(self) -> int:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("a/<int:pk>/scores/", views.scores, name="scores"),
     path("a/<int:pk>/panel/", views.panel_add, name="panel-add"),
     path("a/<int:pk>/panel/<int:rater>/remove/", views.panel_remove, name="panel-remove"),
+    path("a/<int:pk>/panel/<int:rater>/new-link/", views.panel_new_link, name="panel-new-link"),
     path("a/<int:pk>/submit/", views.submit, name="submit"),
     path("a/<int:pk>/finalize/", views.finalize, name="finalize"),
     path("a/<int:pk>/reopen/", views.reopen, name="reopen"),

@@ -15,7 +15,7 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -297,8 +297,10 @@ def _render_appraisal(request, appraisal, *, status=200, **forms):
     if _is_admin(user) and appraisal.status == AppraisalStatus.FINALIZED:
         reopen_form = forms.get("reopen_form") or ReopenForm()
     if leads and scoring:
+        now = timezone.now()
         for seat in seats:
             if seat.rater.kind == RaterKind.CUSTOMER_REPRESENTATIVE and seat.rater.submitted_at is None:
+                seat.expired = seat.rater.link_expires_at is not None and seat.rater.link_expires_at <= now
                 seat.link = request.build_absolute_uri(
                     reverse("appraisal:representative", args=[link_token(seat.rater)])
                 )
@@ -430,6 +432,21 @@ def panel_remove(request, pk: int, rater: int):
         appraisal,
         lambda: services.panel_remove(rater=seat, by=request.user),
         done=_("%(name)s removed from the panel.") % {"name": seat.display_name},
+        anchor="#panel",
+    )
+
+
+@login_required
+@require_POST
+def panel_new_link(request, pk: int, rater: int):
+    """A new link for a representative (lost or expired); every older link of the seat stops working."""
+    appraisal = _managed(request, pk)
+    seat = get_object_or_404(appraisal.raters, pk=rater, kind=RaterKind.CUSTOMER_REPRESENTATIVE)
+    return _apply(
+        request,
+        appraisal,
+        lambda: services.panel_reissue_link(rater=seat, by=request.user),
+        done=_("A new link for %(name)s: copy it below; the old one no longer works.") % {"name": seat.name},
         anchor="#panel",
     )
 

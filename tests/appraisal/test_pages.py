@@ -3,11 +3,15 @@ review, one appraisal (evidence, panel, own scores, workflow, history), a manage
 Scope (another team's appraisal is 404), CSRF, own-score-only, the 409 of a finalized appraisal, and
 fixed query counts at two team sizes."""
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from appraisal import services
+from appraisal.links import link_token
 from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus, CycleStatus, Rater, RaterKind, Score
 from crm.accounts import roles
 from tests.appraisal.core_helpers import CODES, all_scores, appraisal_of, open_cycle
@@ -471,3 +475,23 @@ def test_the_appraisal_page_says_whose_weight_is_shared_out(client, world, appra
     response = _english(client).get(reverse("appraisal:appraisal", args=[appraisal_a.pk]))
     assert response.context["missing_kinds"] == ["Customer representative", "Collaborating staff"]
     assert "No score from: Customer representative, Collaborating staff." in response.content.decode()
+
+
+def test_supervisor_issues_a_new_link_when_the_old_one_expired(client, world, appraisal_a):
+    seat = services.panel_add(
+        appraisal=appraisal_a, kind=RaterKind.CUSTOMER_REPRESENTATIVE, name="周代表", by=world.supervisor
+    )
+    Rater.objects.filter(pk=seat.pk).update(link_expires_at=timezone.now() - dt.timedelta(days=1))
+    seat.refresh_from_db()
+    old = reverse("appraisal:representative", args=[link_token(seat)])
+    assert client.get(old).status_code == 410
+    client.force_login(world.supervisor)
+    page = client.get(reverse("appraisal:appraisal", args=[appraisal_a.pk]))
+    assert next(s for s in page.context["seats"] if s.rater.pk == seat.pk).expired is True
+    # when the supervisor asks for a new link
+    response = client.post(reverse("appraisal:panel-new-link", args=[appraisal_a.pk, seat.pk]))
+    assert response.status_code == 302
+    seat.refresh_from_db()
+    new = reverse("appraisal:representative", args=[link_token(seat)])
+    assert client.get(new).status_code == 200
+    assert client.get(old).status_code == 404

@@ -92,6 +92,7 @@ PAGES_NOT_READS = {
             "a/<int:pk>/scores/",
             "a/<int:pk>/panel/",
             "a/<int:pk>/panel/<int:rater>/remove/",
+            "a/<int:pk>/panel/<int:rater>/new-link/",
             "a/<int:pk>/submit/",
             "a/<int:pk>/finalize/",
             "a/<int:pk>/reopen/",
