@@ -289,17 +289,27 @@ def _classify_until_blocked(workers, population):
     return run, worker, lock, initial
 
 
+def _kill(workers, worker, lock) -> None:
+    """SIGKILL the worker; its message stays unacknowledged in Redis for the visibility timeout (an
+    hour), as good as lost. Then free the lock and end the dead worker's database session."""
+    workers.kill(worker)
+    lock.release()
+    _terminate(_worker_backends())
+
+
+def _restart_and_sweep(workers) -> dict:
+    workers.start()
+    return jobs.runs_sweep(grace_minutes=0)
+
+
 def test_reclassification_killed_mid_run_ends_as_an_uninterrupted_run(workers, population):
     # Given a run whose worker committed two chunks and is in the middle of the third
     run, worker, lock, initial = _classify_until_blocked(workers, population)
     # When the worker is SIGKILLed, its database session ends, and Redis keeps no message for it
-    workers.kill(worker)
-    lock.release()
-    _terminate(_worker_backends())
+    _kill(workers, worker, lock)
     assert ClassificationRun.objects.get(pk=run.pk).status == ClassificationRun.State.RUNNING
     # and a new worker starts and the runs' sweep finds the run
-    workers.start()
-    assert jobs.runs_sweep(grace_minutes=0)["classification"] == [run.pk]
+    assert _restart_and_sweep(workers)["classification"] == [run.pk]
     wait_for(lambda: _chain_finished(run.pk), "the resumed run and its chain to finish")
     # Then it ended where an uninterrupted run ends, with nothing twice
     done = ClassificationRun.objects.get(pk=run.pk)
@@ -341,12 +351,9 @@ def test_visit_generation_killed_mid_run_ends_as_an_uninterrupted_run(workers, p
     wait_for(lambda: VisitTask.objects.count() >= 2 * CHUNK - 2, "two chunks of tasks committed")
     wait_for(_blocked_backends, "the worker to wait on the locked customer")
     # When the worker is SIGKILLed and a new one takes the run from the sweep
-    workers.kill(worker)
-    lock.release()
-    _terminate(_worker_backends())
+    _kill(workers, worker, lock)
     assert VisitRun.objects.get(pk=run.pk).status == VisitRun.State.RUNNING
-    workers.start()
-    assert jobs.runs_sweep(grace_minutes=0)["visits"] == [run.pk]
+    assert _restart_and_sweep(workers)["visits"] == [run.pk]
     wait_for(
         lambda: VisitRun.objects.get(pk=run.pk).status == VisitRun.State.DONE, "the visit run to finish again"
     )
