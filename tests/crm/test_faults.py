@@ -12,6 +12,7 @@ The workers use a Redis database of their own (FAULTS_REDIS_URL, default: REDIS_
 database 15), emptied before and after, so that the dead worker's unacknowledged message does not
 come back in another test an hour later."""
 
+import datetime as dt
 import importlib
 import os
 import signal
@@ -363,3 +364,14 @@ def test_visit_generation_killed_mid_run_ends_as_an_uninterrupted_run(workers, p
     VisitTask.objects.all().delete()
     visit_tasks_generate(day=day, size=CHUNK)
     assert _visit_tasks() == faulted
+
+
+def test_the_sweep_leaves_alone_a_run_whose_message_waits_in_redis(broker, world):
+    # Given a run recorded long ago whose message still waits in the queue (no worker is running)
+    run = ClassificationRun.objects.create(trigger=ClassificationRun.Trigger.MANUAL)
+    ClassificationRun.objects.filter(pk=run.pk).update(updated_at=timezone.now() - dt.timedelta(hours=1))
+    jobs.classification_queued(run_id=run.pk)
+    # When the sweep looks; then it reads the message in Redis and sends nothing again
+    assert (jobs.CLASSIFY_TASK, (run.pk,)) in jobs._waiting_in_broker()
+    assert jobs.runs_sweep()["classification"] == []
+    assert redis.Redis.from_url(broker).llen("celery") == 1
