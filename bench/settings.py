@@ -28,4 +28,4 @@ CRM_HOOKS: dict = {}
 CELERY_BROKER_URL = "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 # No collectstatic for a benchmark: WhiteNoise would warn about the missing directory in every worker.
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at")
