@@ -8,8 +8,10 @@ a project's JSON, https://pypi.org/pypi/NAME/json, but not a release's, .../NAME
 does not reach api.osv.dev), the audit falls back to the project JSON. PyPI lists there the
 advisories (PyPA advisory database, OSV) of the project's *latest* release, so a package installed at
 its latest release is audited exactly; a package held behind its latest release cannot be audited
-that way and is named in the report as not audited (it passes only if it is in HELD_BACK, a reviewed
-list of packages the project pins below their latest on purpose)."""
+that way and is named in the report as not audited. It passes only if it is in HELD_BACK, a reviewed
+list of packages the project pins below their latest on purpose, or if every newer release is less
+than NEW_RELEASE_GRACE old (a release out since the environment was installed should not break CI
+overnight; one that stays unapplied for weeks must be applied or reviewed)."""
 
 import importlib.metadata
 import json
@@ -18,12 +20,15 @@ import sys
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 PIP_AUDIT = Path(sys.executable).with_name("pip-audit")
 PROJECT_JSON = "https://pypi.org/pypi/{name}/json"
+NEW_RELEASE_GRACE = timedelta(days=30)
 # Packages pyproject.toml keeps below their latest release on purpose (the range the suite was run
 # against), and what they come with. Their own advisories cannot be asked here; review the list
 # when a range is widened.
@@ -92,6 +97,23 @@ def _installed() -> dict[str, str]:
     return found
 
 
+def _newer_for(data: dict, installed: str) -> timedelta | None:
+    """How long the oldest release newer than `installed` has been out (None if it cannot be told)."""
+    try:
+        mine = Version(installed)
+    except InvalidVersion:
+        return None
+    uploads = []
+    for version, files in data.get("releases", {}).items():
+        try:
+            newer = Version(version) > mine and not Version(version).is_prerelease
+        except InvalidVersion:
+            continue
+        if newer and files and not all(f.get("yanked") for f in files):
+            uploads.append(min(datetime.fromisoformat(f["upload_time_iso_8601"]) for f in files))
+    return datetime.now(UTC) - min(uploads) if uploads else None
+
+
 def _fallback() -> int:
     installed = _installed()
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -110,7 +132,7 @@ def _fallback() -> int:
             continue
         latest = data["info"]["version"]
         if latest != installed[name]:
-            behind.append((name, installed[name], latest))
+            behind.append((name, installed[name], latest, _newer_for(data, installed[name])))
             continue
         audited.append(name)
         for vuln in data.get("vulnerabilities") or []:
@@ -119,9 +141,15 @@ def _fallback() -> int:
     for name, version, vuln in vulnerable:
         fixed = ", ".join(vuln.get("fixed_in") or []) or "no fixed version yet"
         print(f"{name} {version}: {vuln['id']} (fixed in {fixed})")
-    unreviewed = [(n, v, latest) for n, v, latest in behind if n not in HELD_BACK]
-    for name, version, latest in behind:
-        reason = HELD_BACK.get(name, "NOT in HELD_BACK: upgrade it or review and add it")
+    unreviewed = []
+    for name, version, latest, out_for in behind:
+        if name in HELD_BACK:
+            reason = HELD_BACK[name]
+        elif out_for is not None and out_for < NEW_RELEASE_GRACE:
+            reason = f"a newer release has been out {out_for.days} days: upgrade it"
+        else:
+            reason = "NOT in HELD_BACK: upgrade it, or review it and add it"
+            unreviewed.append(name)
         print(f"not audited: {name} {version} (latest {latest}; {reason})")
     if unreachable:
         print(f"PyPI did not answer for: {', '.join(unreachable)}", file=sys.stderr)
