@@ -5,6 +5,8 @@ Permissions decide what a role may do; `crm.common.scopes` decides which objects
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
+from crm.accounts.backends import load_access
+
 ACCOUNT_MANAGER = "account_manager"
 SUPERVISOR = "supervisor"
 ADMINISTRATOR = "administrator"
@@ -127,10 +129,9 @@ def sync_role_groups(**kwargs) -> None:
 def roles_of(user) -> set[str]:
     if not getattr(user, "is_authenticated", False):
         return set()
-    cached = getattr(user, "_crm_roles", None)
-    if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
-        if user.is_superuser:
-            cached.add(ADMINISTRATOR)
-        user._crm_roles = cached
-    return cached
+    if getattr(user, "_crm_roles", None) is None:
+        load_access(user)  # with the permissions, in one query
+    roles = set(user._crm_roles)
+    if user.is_superuser:
+        roles.add(ADMINISTRATOR)
+    return roles

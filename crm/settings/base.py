@@ -111,7 +111,7 @@ LOGOUT_REDIRECT_URL = "login"
 # failures for the cool-off time, on the log-in page, the admin and the token endpoint alike.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "crm.accounts.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
