@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from crm.common.models import TimeStampedModel
@@ -44,7 +45,8 @@ class RaterKind(models.TextChoices):
 class Grade(models.TextChoices):
     EXCELLENT = "excellent", _("Excellent")
     GOOD = "good", _("Good")
-    QUALIFIED = "qualified", _("Qualified")
+    # A grade's "Qualified" is 合格; a trained manager's "Qualified" is 具备资格: two contexts.
+    QUALIFIED = "qualified", pgettext_lazy("appraisal grade", "Qualified")
     UNQUALIFIED = "unqualified", _("Unqualified")
 
 
