@@ -29,6 +29,7 @@ from django.db.models import Avg, Count, F, Q
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus
 from customers.models import ConsumptionRecord
@@ -48,7 +49,8 @@ class Metric:
 
 
 METRICS = [
-    Metric("visits_due", _("Visits due"), "", 0),
+    # A count here (应走访数), where the visit calendar's "Visits due" heads a list (待走访).
+    Metric("visits_due", pgettext_lazy("appraisal evidence", "Visits due"), "", 0),
     Metric("visits_on_time", _("Visits done on time"), "", 0),
     Metric("on_time_rate", _("On-time visit completion"), "%", 1),
     Metric("reports", _("Visit reports"), "", 0),
