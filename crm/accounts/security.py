@@ -1,8 +1,12 @@
 """What the accounts app does for security beyond Django's own: the address brute-force lockout
 counts by, and ending every session and token of a user who may no longer sign in."""
 
+from importlib import import_module
+
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
+from django.core.cache import caches
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -40,4 +44,8 @@ def user_end_sessions(*, user) -> int:
         if str(session.get_decoded().get(SESSION_KEY)) == str(user.pk)
     ]
     Session.objects.filter(pk__in=own).delete()
+    # A cached session engine would still answer from its cache: drop those copies too.
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if hasattr(store, "cache_key_prefix"):
+        caches[settings.SESSION_CACHE_ALIAS].delete_many([store.cache_key_prefix + key for key in own])
     return len(own)

@@ -254,6 +254,19 @@ else:
         "store_processed": False,
         "control_folder": str(_broker_dir / "control"),
     }
+# Sessions are read from the cache and written through to the database, so a page pays no query for
+# its session and a session survives a cache restart. The cache must be one that every web process
+# shares (Redis when REDIS_URL is set), or a session ended in one process would live on in the cache
+# of another; without Redis `make run` serves the web from one process and the local cache is shared.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "crm",
+        }
+    }
 CELERY_TASK_IGNORE_RESULT = True  # every job records its run in the database instead
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

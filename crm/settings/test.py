@@ -29,3 +29,6 @@ REST_FRAMEWORK = {
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)  # noqa: F405
 CELERY_TASK_EAGER_PROPAGATES = True
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
+# Each test process has a cache of its own, so throttle counts and cached sessions never outlive a run
+# in Redis and reach the next one.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1,6 +1,8 @@
 """Authentication hardening: brute-force lockout, password rules, a fresh session at log-in,
 deactivation ending sessions and tokens, throttling, and the security headers."""
 
+from importlib import import_module
+
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
@@ -146,6 +148,20 @@ def test_deactivating_a_user_deletes_their_tokens_and_sessions(world):
     assert browser.get("/").status_code == 302
     assert not Session.objects.filter(session_key=browser.session.session_key).exists()
     assert other.get("/").status_code == 200
+
+
+def test_deactivating_a_user_drops_their_session_from_the_session_cache(world):
+    # given manager A signed in: the session engine keeps a copy of the session in the cache
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    browser = Client()
+    browser.post("/login/", {"username": "manager_a", "password": PASSWORD})
+    key = browser.session.session_key
+    assert store().exists(key)
+    # when an administrator deactivates manager A
+    world.manager_a.user.is_active = False
+    world.manager_a.user.save()
+    # then neither the database nor the cache still knows the session
+    assert not store().exists(key)
 
 
 def test_deactivated_users_token_no_longer_authenticates(world, api):
