@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
-from rest_framework.request import Request
-from rest_framework.test import APIRequestFactory
+from django.urls import get_resolver, resolve
 
 from crm.accounts import roles
 from crm.api import router
@@ -28,6 +26,7 @@ from customers.models import (
     TierChange,
     TierPolicy,
 )
+from tests.crm.test_permission_matrix import _model_of, _walk  # the same walk of the API and the pages
 from tests.factories import (
     AssignmentFactory,
     CommunityFactory,
@@ -240,28 +239,10 @@ def _month(i: int) -> dt.date:
 
 
 # ---------------------------------------------------------------- the walk
-def _model_of(viewset, user):
-    queryset = getattr(viewset, "queryset", None)
-    if queryset is None:
-        request = Request(APIRequestFactory().get("/"))
-        request.user = user
-        queryset = viewset(request=request, format_kwarg=None, kwargs={}, action="list").get_queryset()
-    return queryset.model
-
-
 def _endpoint_models() -> set[str]:
     from crm.accounts.models import User
 
     return {_model_of(viewset, User(is_superuser=True))._meta.label for _p, viewset, _b in router.registry}
-
-
-def _walk(patterns, prefix: str):
-    for entry in patterns:
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            yield from _walk(entry.url_patterns, route)
-        elif isinstance(entry, URLPattern):
-            yield route
 
 
 ROUTES = sorted(set(_walk(get_resolver().url_patterns, "")))
