@@ -105,7 +105,7 @@ def test_administrator_creates_a_cycle_with_edited_criteria(client, world):
 
 def test_criteria_not_adding_up_to_100_are_marked_on_each_weight_and_nothing_is_saved(client, world):
     client.force_login(world.admin)
-    response = client.post(reverse("appraisal:cycles"), _cycle_post(**{"criteria-1-weight": "30"}))
+    response = _english(client).post(reverse("appraisal:cycles"), _cycle_post(**{"criteria-1-weight": "30"}))
     assert response.status_code == 400
     forms = response.context["formset"].forms
     assert "add up to 90" in str(forms[0].errors["weight"])
