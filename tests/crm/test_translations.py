@@ -13,6 +13,10 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
+from appraisal import services
+from appraisal.links import link_token
+from appraisal.models import Grade, RaterKind
+from tests.appraisal.core_helpers import appraisal_of, open_cycle
 from tests.factories import ConsumptionFactory, ContactFactory
 
 CATALOG = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"
@@ -36,6 +40,25 @@ ENGLISH_UI_WORDS = [
     "Search",
     "Status",
     "Apply",
+    # the appraisal pages
+    "Appraisal",
+    "Criterion",
+    "Evidence",
+    "Panel",
+    "Final score",
+    "Grade",
+    "Raters",
+    "Weight",
+    "Score",
+    "Review",
+    "Finalize",
+    "Print",
+    "Copy",
+    "Remove",
+    "Submit",
+    "Save",
+    "Supervisor",
+    "Comment",
 ]
 
 
@@ -230,6 +253,69 @@ def test_customer_list_in_chinese_has_no_english_ui_words(client, customer_page)
 
     assert response.status_code == 200
     assert english_words_on(response) == []
+
+
+@pytest.fixture
+def appraisal_in_scoring(world):
+    """Manager A's appraisal of an open cycle: the supervisor has scored part of it and a customer
+    representative with a live link sits on the panel, so every part of the pages is on show."""
+    appraisal = appraisal_of(open_cycle(world), world.manager_a)
+    seat = services.rater_seat_for(appraisal=appraisal, user=world.supervisor)
+    services.scores_save(
+        rater=seat,
+        scores=[{"criterion": "satisfaction", "score": 85, "comment": "服务及时"}],
+        by=world.supervisor,
+    )
+    representative = services.panel_add(
+        appraisal=appraisal,
+        kind=RaterKind.CUSTOMER_REPRESENTATIVE,
+        name="周代表",
+        organisation="甲钢铁厂",
+        by=world.supervisor,
+    )
+    return appraisal, representative
+
+
+def test_appraisal_page_in_chinese_has_no_english_ui_words(client, world, appraisal_in_scoring):
+    appraisal, _representative = appraisal_in_scoring
+    client.force_login(world.supervisor)
+
+    response = client.get(reverse("appraisal:appraisal", args=[appraisal.pk]))
+
+    assert response.status_code == 200
+    assert "考评小组" in response.content.decode()
+    assert english_words_on(response) == []
+
+
+def test_appraisal_review_page_in_chinese_has_no_english_ui_words(client, world, appraisal_in_scoring):
+    appraisal, _representative = appraisal_in_scoring
+    client.force_login(world.supervisor)
+
+    response = client.get(reverse("appraisal:review", args=[appraisal.cycle.year]))
+
+    assert response.status_code == 200
+    assert "综合得分" in response.content.decode()
+    assert english_words_on(response) == []
+
+
+def test_representative_page_in_chinese_has_no_english_ui_words(client, appraisal_in_scoring):
+    _appraisal, representative = appraisal_in_scoring
+
+    response = client.get(reverse("appraisal:representative", args=[link_token(representative)]))
+
+    assert response.status_code == 200
+    assert "年度工作计划完成情况" in response.content.decode()
+    assert english_words_on(response) == []
+
+
+def test_an_appraisal_grade_reads_as_passed_not_as_a_trained_manager():
+    # given the same English word "Qualified" for an appraisal grade and a manager's training status
+    # when both are read in Chinese
+    with translation.override("zh-hans"):
+        grade, trained = str(Grade.QUALIFIED.label), translation.gettext("Qualified")
+
+    # then the grade is 合格 and the trained manager 具备资格
+    assert (grade, trained) == ("合格", "具备资格")
 
 
 def test_customer_page_in_english_shows_the_english_words(client, customer_page):
