@@ -24,11 +24,7 @@ REST_FRAMEWORK = {
     },
 }
 
-# Tasks run in-process unless a test starts a real worker (tests/crm/test_worker.py). The fault tests
-# start worker processes with it off, so that a chain's next step travels through the broker too.
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)  # noqa: F405
+# Tasks run in-process unless a test starts a real worker (tests/crm/test_worker.py).
+CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
-# Each test process has a cache of its own, so throttle counts and cached sessions never outlive a run
-# in Redis and reach the next one.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -90,12 +90,11 @@ class Workers:
         db = connection.settings_dict
         self.env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "crm.settings.test",
+            "DJANGO_SETTINGS_MODULE": "crm.settings.test_worker",
             "DATABASE_URL": "postgres://{USER}:{pw}@{HOST}:{port}/{NAME}".format(
                 **db, pw=db["PASSWORD"] or "", port=db["PORT"] or 5432
             ),
             "REDIS_URL": broker,
-            "CELERY_TASK_ALWAYS_EAGER": "0",
             "RECLASSIFY_CHUNK_SIZE": str(CHUNK),
             "VISIT_GENERATION_CHUNK_SIZE": str(CHUNK),
             "PYTHONUNBUFFERED": "1",
