@@ -1,9 +1,10 @@
-"""`{% visit_history customer %}`: the customer's visits on the customer page (two queries)."""
+"""`{% visit_history customer %}`: the customer's visits on the customer page, in two queries (the
+tasks with their reports, then the reports' follow-ups)."""
 
 from django import template
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 
-from visits.models import FollowUp, VisitReport, VisitTask
+from visits.models import FollowUp, VisitTask
 
 register = template.Library()
 
@@ -17,15 +18,11 @@ def visit_history(context, customer, limit: int = 12):
         .select_related("report", "manager")
         .order_by("-due_date", "-id")[:limit]
     )
+    # The reports came with their tasks; their follow-ups are one more query for all of them.
     reports = [t.report for t in tasks if hasattr(t, "report")]
-    if reports:
-        follow = VisitReport.objects.filter(pk__in=[r.pk for r in reports]).prefetch_related(
-            Prefetch("follow_ups", queryset=FollowUp.objects.order_by("id"))
-        )
-        by_pk = {r.pk: r for r in follow}
-        for task in tasks:
-            if hasattr(task, "report"):
-                task.report_full = by_pk[task.report.pk]
+    prefetch_related_objects(reports, Prefetch("follow_ups", queryset=FollowUp.objects.order_by("id")))
+    for task in tasks:
+        task.report_full = getattr(task, "report", None)
     return {
         "tasks": tasks,
         "customer": customer,
