@@ -2,6 +2,7 @@
 exists and is migrated, server-side pseudo-random numbers, and the figures written with the machine
 they were measured on. Import it first: `from harness import ...` sets Django up."""
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -34,6 +35,14 @@ def sql(statement: str, params=None):
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return cursor.fetchall() if cursor.description else None
+
+
+def arguments(description: str) -> argparse.ArgumentParser:
+    """The options every benchmark takes: how many customers, and whether to reuse the data."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--skip-build", action="store_true", help="reuse the data of the previous run")
+    return parser
 
 
 def prepare_database(script: str) -> list[float]:

@@ -15,14 +15,13 @@ process's peak RSS growth, and the ratio job / floor; writes the figures as JSON
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench .venv/bin/python bench/reclassify.py
 """
 
-import argparse
 import resource
 import sys
 import time
 import tracemalloc
 
 # isort: split
-from harness import prepare_database, rnd, sql, write_results  # sets Django up: import it first
+from harness import arguments, prepare_database, rnd, sql, write_results  # sets Django up: import it first
 
 # isort: split
 
@@ -276,9 +275,7 @@ def measure(*, reset=reset, digest=digest) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--skip-build", action="store_true", help="reuse the data of the previous run")
+    parser = arguments(__doc__.split("\n")[0])
     args = parser.parse_args()
     load_at_start = prepare_database("reclassify.py")
     n = args.customers

@@ -22,7 +22,6 @@ It prints one table and writes it as JSON to bench/results/bench-<date>.json.
     ... bench/run.py --customers 20000           # a quick run while developing
 """
 
-import argparse
 import contextlib
 import datetime as dt
 import importlib.util
@@ -42,7 +41,7 @@ os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(48))
 os.environ.setdefault("DJANGO_MEDIA_ROOT", tempfile.mkdtemp(prefix="crm-bench-media-"))
 
 # isort: split
-from harness import ROOT, prepare_database, sql, write_results  # sets Django up: import it first
+from harness import ROOT, arguments, prepare_database, sql, write_results  # sets Django up: import it first
 
 # isort: split
 
@@ -278,7 +277,7 @@ def review_page(n: int) -> dict:
     try:
         path = reverse("appraisal:review", args=[year])
     except NoReverseMatch:
-        return {"not_measured": "page not yet built (no URL named appraisal:review)"}
+        return {"not_measured": "no appraisal cycle, or no page named appraisal:review"}
     largest_team = sql(
         "SELECT s.id FROM accounts_user s JOIN accounts_user m ON m.supervisor_id = s.id "
         "JOIN managers_manager p ON p.user_id = m.id GROUP BY s.id ORDER BY COUNT(*) DESC, s.id LIMIT 1"
@@ -356,6 +355,8 @@ def measure_import(k: int, integration: User) -> dict:
     api = requests.Session()
     api.headers["Authorization"] = f"Token {token}"
     with server():
+        for _ in range(2 * WORKERS):  # every worker past its first request (imports, URL resolver)
+            api.get(f"{BASE}/api/v1/customers/", params={"page_size": 1}, timeout=60)
         started = time.perf_counter()
         for start in range(0, len(rows), BATCH):
             body = [
@@ -525,9 +526,7 @@ def print_table(rows) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--skip-build", action="store_true", help="reuse the data of the previous run")
+    parser = arguments(__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=60, help="measured requests per list case")
     parser.add_argument("--page-requests", type=int, default=20, help="measured requests per page")
     parser.add_argument("--import-rows", type=int, default=100_000)

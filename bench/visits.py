@@ -14,13 +14,12 @@ Prints the times, the ratio job / floor and the second run's count; writes JSON 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_visits .venv/bin/python bench/visits.py
 """
 
-import argparse
 import datetime as dt
 import sys
 import time
 
 # isort: split
-from harness import prepare_database, rnd, sql, write_results  # sets Django up: import it first
+from harness import arguments, prepare_database, rnd, sql, write_results  # sets Django up: import it first
 
 # isort: split
 
@@ -202,9 +201,7 @@ def measure(day: dt.date, *, empty=empty_tasks, digest=digest) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--skip-build", action="store_true", help="reuse the data of the previous run")
+    parser = arguments(__doc__.split("\n")[0])
     args = parser.parse_args()
     load_at_start = prepare_database("visits.py")
     n = args.customers
