@@ -83,11 +83,12 @@ def review_appraisals(*, cycle: AppraisalCycle, user) -> QuerySet[Appraisal]:
     )
 
 
-def review_rows(*, cycle: AppraisalCycle, user) -> list[ReviewRow]:
-    """One row per appraisal of the cycle `user` may see: evidence, each kind's score, the effective
-    weights and missing kinds, final score, grade and reward, the raters with their totals and the
-    deviating / not-scored flags. Four queries, plus those of the user's scope when not cached yet."""
-    appraisals = list(review_appraisals(cycle=cycle, user=user))
+def review_rows(*, cycle: AppraisalCycle, user, appraisals=None) -> list[ReviewRow]:
+    """One row per appraisal of the cycle `user` may see (or of `appraisals`, a page of
+    `review_appraisals`): evidence, each kind's score, the effective weights and missing kinds, final
+    score, grade and reward, the raters with their totals and the deviating / not-scored flags. Four
+    queries, plus those of the user's scope when not cached yet."""
+    appraisals = list(review_appraisals(cycle=cycle, user=user) if appraisals is None else appraisals)
     if not appraisals:
         return []
     criteria = list(Criterion.objects.filter(cycle=cycle).order_by("position", "code"))

@@ -34,11 +34,13 @@ from appraisal.forms import (
 from appraisal.links import LinkClosed, LinkError, LinkExpired, LinkUsed, link_token, rater_for_token
 from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus, CycleStatus, RaterKind
 from appraisal.scoring import DEFAULT_CRITERIA, DEFAULT_RATER_WEIGHTS, REWARD_FOR_GRADE
-from appraisal.selectors import review_rows
+from appraisal.selectors import review_appraisals, review_rows
 from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
 from crm.common.errors import Conflict
+from customers.views import paginate
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REVIEW_PAGE_SIZE = 50
 
 
 def _is_admin(user) -> bool:
@@ -221,7 +223,13 @@ def _cycle_of_year(request, year: int) -> AppraisalCycle:
 def review(request, year: int):
     """The supervisor's whole team for the year side by side."""
     cycle = _cycle_of_year(request, year)
-    rows = review_rows(cycle=cycle, user=request.user)
+    # A page at a time: a director's tree can hold thousands of managers. Both counts in one query.
+    appraisals = review_appraisals(cycle=cycle, user=request.user)
+    counts = appraisals.aggregate(
+        total=Count("pk"), in_review=Count("pk", filter=Q(status=AppraisalStatus.REVIEW))
+    )
+    page = paginate(appraisals, request, per_page=REVIEW_PAGE_SIZE, count=counts["total"])
+    rows = review_rows(cycle=cycle, user=request.user, appraisals=page.object_list)
     kinds = list(RaterKind.choices)
     return render(
         request,
@@ -229,9 +237,10 @@ def review(request, year: int):
         {
             "cycle": cycle,
             "rows": rows,
+            "page": page,
             "kinds": kinds,
             "metrics": page_data.metric_columns(headline_only=True),
-            "finalizable": sum(1 for row in rows if row.appraisal.status == AppraisalStatus.REVIEW),
+            "finalizable": counts["in_review"],
             "rewards": REWARD_FOR_GRADE,
         },
     )

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from appraisal import services
+from appraisal import services, views
 from appraisal.links import link_token
 from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus, CycleStatus, Rater, RaterKind, Score
 from crm.accounts import roles
@@ -204,10 +204,37 @@ def test_review_page_runs_a_fixed_number_of_queries(client, world, team, django_
             appraisal=appraisal, kind=RaterKind.COLLABORATOR, user=UserFactory(), by=world.supervisor
         )
     client.force_login(world.supervisor)
-    # session, user, roles, permissions (2), scope, cycle, then appraisals, criteria, raters, scores
-    with django_assert_max_num_queries(11):
+    # user, permissions with roles, scope, cycle, both counts, then the page's appraisals, criteria,
+    # raters, scores (the session comes from the cache)
+    with django_assert_max_num_queries(9):
         response = client.get(reverse("appraisal:review", args=[cycle.year]))
     assert len(response.context["rows"]) == team
+
+
+def test_review_page_shows_a_page_of_the_team_and_counts_the_whole_team(client, world, monkeypatch):
+    # given a team of five, two of them under review, and review pages of three rows
+    monkeypatch.setattr(views, "REVIEW_PAGE_SIZE", 3)
+    for _ in range(4):
+        ManagerFactory(user=UserFactory(supervisor=world.supervisor, role=roles.ACCOUNT_MANAGER))
+    cycle = open_cycle(world)
+    team = list(
+        Appraisal.objects.filter(cycle=cycle, manager__user__supervisor=world.supervisor).order_by(
+            "manager__station__code", "manager__employee_no"
+        )
+    )
+    for appraisal in (team[0], team[4]):
+        seat = services.rater_seat_for(appraisal=appraisal, user=world.supervisor)
+        services.scores_save(rater=seat, scores=all_scores(80), by=world.supervisor)
+        services.appraisal_submit(appraisal=appraisal, by=world.supervisor)
+    client.force_login(world.supervisor)
+    # when the supervisor reads the first and the second page
+    first = client.get(reverse("appraisal:review", args=[cycle.year]))
+    second = client.get(reverse("appraisal:review", args=[cycle.year]), {"page": 2})
+    # then each page holds its part of the team, in order, and "finalize all" counts the whole team
+    assert [row.appraisal.pk for row in first.context["rows"]] == [a.pk for a in team[:3]]
+    assert [row.appraisal.pk for row in second.context["rows"]] == [a.pk for a in team[3:]]
+    assert first.context["finalizable"] == second.context["finalizable"] == 2
+    assert first.context["page"].paginator.count == 5
 
 
 def test_finalize_all_finalizes_the_team_under_review(client, world, appraisal_a):
@@ -431,9 +458,9 @@ def test_appraisal_page_runs_a_fixed_number_of_queries(
         appraisal=appraisal_a, kind=RaterKind.CUSTOMER_REPRESENTATIVE, name="代表", by=world.supervisor
     )
     client.force_login(world.supervisor)
-    # the page's 6 (session, user, roles, permissions, scope), then the appraisal, criteria, panel
-    # with scores (2), the collaborator picker, and the history of the appraisal and of its scores (3)
-    with django_assert_max_num_queries(13):
+    # user, permissions with roles, scope, then the appraisal, criteria, panel with scores (2), the
+    # collaborator picker, and the history of the appraisal and of its scores (the session is cached)
+    with django_assert_max_num_queries(10):
         response = client.get(reverse("appraisal:appraisal", args=[appraisal_a.pk]))
     assert len(response.context["seats"]) == panel + 2
 
