@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponseForbidden, JsonResponse
 from django.urls import include, path
 from rest_framework.authtoken.models import Token
 
+from appraisal.views import REVIEW_PAGE_SIZE
 from crm.urls import urlpatterns as product_urls
 from customers.api import CUSTOMER_SEARCH_FIELDS, CustomerSerializer
 from customers.models import ConsumptionRecord, Contact, Customer, Status, TierChange
@@ -91,16 +92,22 @@ def customer_page_floor(request, pk):
 
 
 def review_floor(request, year):
-    """The supervisor's appraisal review: the year's appraisals the user may see, their raters and
-    their scores (the rows the page shows), each read once with values()."""
+    """The supervisor's appraisal review: how many appraisals of the year the user may see, the first
+    page of them in the page's order, their raters and their scores (the rows the page shows), each
+    read once with values()."""
     if not request.user.is_authenticated:
         return HttpResponseForbidden()
     appraisal, rater, score = (apps.get_model("appraisal", m) for m in ("Appraisal", "Rater", "Score"))
+    visible = appraisal.objects.visible_to(request.user).filter(cycle__year=year)
+    count = visible.count()
     ids = list(
-        appraisal.objects.visible_to(request.user).filter(cycle__year=year).values_list("pk", flat=True)
+        visible.order_by("manager__station__code", "manager__employee_no").values_list("pk", flat=True)[
+            :REVIEW_PAGE_SIZE
+        ]
     )
     return _json(
         {
+            "count": count,
             "appraisals": list(appraisal.objects.filter(pk__in=ids).values()),
             "raters": list(rater.objects.filter(appraisal__in=ids).values()),
             "scores": list(score.objects.filter(rater__appraisal__in=ids).values()),
