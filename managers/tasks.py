@@ -1,6 +1,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from crm.common.runs import recorded_run
 from managers.reassignment import customers_reassign, reassign_after_run
 from managers.services import assignments_reconcile
 
@@ -9,8 +10,11 @@ TRANSIENT = (ConnectionError, OperationalError, InterfaceError)
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
 def reconcile_assignments_task() -> dict[str, int]:
-    """Give customers the manager the rules choose (idempotent: a second run moves nobody)."""
-    return assignments_reconcile()
+    """Give customers the manager the rules choose (idempotent: a second run moves nobody); each run
+    leaves one record with its counts (each move is an Assignment with its reason)."""
+    with recorded_run("reconcile_assignments") as run:
+        run.counts = assignments_reconcile()
+    return run.counts
 
 
 @shared_task(

@@ -96,6 +96,7 @@ ROLE_PERMISSIONS: dict[str, list[str] | str] = {
 }
 # Administrators manage users and schedules too, so they hold those apps' permissions as well.
 ADMIN_APPS = [
+    "common",
     "accounts",
     "auth",
     "authtoken",

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from crm.common.models import WorkerHeartbeat
+from crm.common.models import JobRun, WorkerHeartbeat
 
 admin.site.site_header = _("Power supply CRM administration")
 admin.site.site_title = _("Power supply CRM")
@@ -33,6 +33,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class WorkerHeartbeatAdmin(ReadOnlyAdmin):
     list_display = ["name", "seen_at"]
     search_fields = ["name"]
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdmin):
+    list_display = ["job", "started_at", "finished_at", "counts", "error"]
+    list_filter = ["job"]
+    date_hierarchy = "started_at"
 
 
 def register_remaining(app_label: str) -> None:

@@ -24,3 +24,24 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class JobRun(models.Model):
+    """One record per run of a bulk job that has no run table of its own (the hourly reconcile of
+    assignments): when it started and ended, what it changed, and the error if it failed. Jobs with
+    their own run tables (classification runs, import jobs, visit runs) record there instead."""
+
+    job = models.CharField(_("job"), max_length=100)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        verbose_name = _("job run")
+        verbose_name_plural = _("job runs")
+        indexes = [models.Index(fields=["job", "-started_at"], name="jobrun_job_started")]
+
+    def __str__(self) -> str:
+        return f"{self.job} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
