@@ -7,27 +7,12 @@ from appraisal import services
 from appraisal.links import rater_for_token
 from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus, Rater
 from crm.accounts import roles
-from tests.appraisal.core_helpers import all_scores, appraisal_of, open_cycle
+from tests.appraisal.core_helpers import all_scores, open_cycle
 from tests.crm.test_schema import assert_matches_schema
 from tests.factories import ManagerFactory, UserFactory
 
 CYCLES = "/api/v1/appraisal-cycles/"
 APPRAISALS = "/api/v1/appraisals/"
-
-
-@pytest.fixture
-def cycle(world):
-    return open_cycle(world)
-
-
-@pytest.fixture
-def appraisal_a(world, cycle):
-    return appraisal_of(cycle, world.manager_a)
-
-
-@pytest.fixture
-def colleague(world):
-    return UserFactory(username="colleague", full_name="钱工", role=roles.ACCOUNT_MANAGER)
 
 
 @pytest.fixture

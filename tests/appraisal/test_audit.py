@@ -1,18 +1,11 @@
 """The appraisal's audit trail: every score change and every status change is in the history with who
 made it; a representative's scores say they came through the link; a reopening keeps its reason."""
 
-import pytest
-
 from appraisal import services
 from appraisal.models import Appraisal, AppraisalStatus, Score
 from crm.accounts import roles
-from tests.appraisal.core_helpers import CODES, all_scores, appraisal_of, open_cycle
+from tests.appraisal.core_helpers import CODES, all_scores
 from tests.factories import UserFactory
-
-
-@pytest.fixture
-def appraisal_a(world):
-    return appraisal_of(open_cycle(world), world.manager_a)
 
 
 def _newest(history):

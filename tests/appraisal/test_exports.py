@@ -19,11 +19,6 @@ def _rows(response) -> list[tuple]:
     return list(sheet.iter_rows(values_only=True))
 
 
-@pytest.fixture
-def cycle(world):
-    return open_cycle(world)
-
-
 def test_export_has_a_row_per_appraisal_of_the_team_with_scores_and_grade(client, world, cycle):
     appraisal = appraisal_of(cycle, world.manager_a)
     Appraisal.objects.filter(pk=appraisal.pk).update(evidence={"on_time_rate": 95.0, "customers_gained": 4})

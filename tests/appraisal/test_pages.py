@@ -55,21 +55,6 @@ def _cycle_post(**overrides) -> dict:
     return data
 
 
-@pytest.fixture
-def cycle(world):
-    return open_cycle(world)
-
-
-@pytest.fixture
-def appraisal_a(cycle, world):
-    return appraisal_of(cycle, world.manager_a)
-
-
-@pytest.fixture
-def colleague(world):
-    return UserFactory(username="colleague", full_name="钱工", role=roles.ACCOUNT_MANAGER)
-
-
 def _finalized(world, appraisal):
     seat = services.rater_seat_for(appraisal=appraisal, user=world.supervisor)
     services.scores_save(rater=seat, scores=all_scores(85), by=world.supervisor)

@@ -12,13 +12,8 @@ from django.utils import timezone
 from appraisal import services
 from appraisal.links import link_token
 from appraisal.models import Appraisal, Rater, RaterKind, Score
-from tests.appraisal.core_helpers import CODES, all_scores, appraisal_of, open_cycle
+from tests.appraisal.core_helpers import CODES, all_scores
 from tests.appraisal.test_pages import _form_scores
-
-
-@pytest.fixture
-def appraisal_a(world):
-    return appraisal_of(open_cycle(world), world.manager_a)
 
 
 @pytest.fixture

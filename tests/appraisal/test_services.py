@@ -21,25 +21,9 @@ from appraisal.models import (
     Score,
 )
 from appraisal.services import AppraisalStateError
-from crm.accounts import roles
 from crm.common.errors import Conflict
-from tests.appraisal.core_helpers import CODES, all_scores, appraisal_of, open_cycle
+from tests.appraisal.core_helpers import CODES, all_scores, appraisal_of
 from tests.factories import ManagerFactory, UserFactory
-
-
-@pytest.fixture
-def cycle(world):
-    return open_cycle(world)
-
-
-@pytest.fixture
-def appraisal_a(world, cycle):
-    return appraisal_of(cycle, world.manager_a)
-
-
-@pytest.fixture
-def collaborator(world):
-    return UserFactory(username="colleague", full_name="钱工", role=roles.ACCOUNT_MANAGER)
 
 
 def _seat(appraisal, user):
@@ -193,9 +177,9 @@ def test_an_appraisal_added_to_a_draft_waits_and_starts_with_the_cycle(world):
 
 
 # ---------------------------------------------------------------- panels
-def test_panel_add_seats_a_collaborator_and_a_representative_with_a_link(world, appraisal_a, collaborator):
-    colleague = services.panel_add(
-        appraisal=appraisal_a, kind=RaterKind.COLLABORATOR, user=collaborator, by=world.supervisor
+def test_panel_add_seats_a_collaborator_and_a_representative_with_a_link(world, appraisal_a, colleague):
+    seat = services.panel_add(
+        appraisal=appraisal_a, kind=RaterKind.COLLABORATOR, user=colleague, by=world.supervisor
     )
     before = timezone.now()
     representative = services.panel_add(
@@ -205,8 +189,8 @@ def test_panel_add_seats_a_collaborator_and_a_representative_with_a_link(world, 
         organisation="甲钢铁厂",
         by=world.supervisor,
     )
-    assert colleague.user == collaborator
-    assert colleague.added_by == world.supervisor
+    assert seat.user == colleague
+    assert seat.added_by == world.supervisor
     assert representative.link_expires_at - before >= dt.timedelta(days=30) - dt.timedelta(seconds=5)
     assert representative.history.get().history_user == world.supervisor
 
@@ -236,36 +220,34 @@ def test_a_user_sits_once_and_never_on_their_own_panel(world, appraisal_a):
         )
 
 
-def test_only_the_managers_supervisor_or_an_administrator_changes_the_panel(world, cycle, collaborator):
+def test_only_the_managers_supervisor_or_an_administrator_changes_the_panel(world, cycle, colleague):
     appraisal_b = appraisal_of(cycle, world.manager_b)
     with pytest.raises(PermissionDenied):
-        services.panel_add(appraisal=appraisal_b, kind="collaborator", user=collaborator, by=world.supervisor)
+        services.panel_add(appraisal=appraisal_b, kind="collaborator", user=colleague, by=world.supervisor)
     with pytest.raises(PermissionDenied):
         services.panel_add(
             appraisal=appraisal_of(cycle, world.manager_a),
             kind="collaborator",
-            user=collaborator,
+            user=colleague,
             by=world.manager_a.user,
         )
-    assert services.panel_add(appraisal=appraisal_b, kind="collaborator", user=collaborator, by=world.admin)
+    assert services.panel_add(appraisal=appraisal_b, kind="collaborator", user=colleague, by=world.admin)
 
 
-def test_the_panel_is_fixed_once_in_review(world, appraisal_a, collaborator):
+def test_the_panel_is_fixed_once_in_review(world, appraisal_a, colleague):
     services.appraisal_submit(appraisal=appraisal_a, by=world.supervisor)
     with pytest.raises(AppraisalStateError):
-        services.panel_add(appraisal=appraisal_a, kind="collaborator", user=collaborator, by=world.supervisor)
+        services.panel_add(appraisal=appraisal_a, kind="collaborator", user=colleague, by=world.supervisor)
     with pytest.raises(AppraisalStateError):
         services.panel_remove(rater=_seat(appraisal_a, world.supervisor), by=world.supervisor)
 
 
-def test_removing_a_seat_removes_its_scores_and_recomputes(world, appraisal_a, collaborator):
-    seat = services.panel_add(
-        appraisal=appraisal_a, kind="collaborator", user=collaborator, by=world.supervisor
-    )
+def test_removing_a_seat_removes_its_scores_and_recomputes(world, appraisal_a, colleague):
+    seat = services.panel_add(appraisal=appraisal_a, kind="collaborator", user=colleague, by=world.supervisor)
     services.scores_save(
         rater=_seat(appraisal_a, world.supervisor), scores=all_scores(80), by=world.supervisor
     )
-    services.scores_save(rater=seat, scores=all_scores(70), by=collaborator)
+    services.scores_save(rater=seat, scores=all_scores(70), by=colleague)
     appraisal_a.refresh_from_db()
     assert appraisal_a.score == Decimal("77.14")
     services.panel_remove(rater=seat, by=world.supervisor)
@@ -275,16 +257,14 @@ def test_removing_a_seat_removes_its_scores_and_recomputes(world, appraisal_a, c
 
 
 # ---------------------------------------------------------------- scores
-def test_scores_compute_the_final_score_grade_and_kind_scores(world, appraisal_a, collaborator):
-    # supervisor 80 on everything, collaborator 70, no representative:
+def test_scores_compute_the_final_score_grade_and_kind_scores(world, appraisal_a, colleague):
+    # supervisor 80 on everything, colleague 70, no representative:
     # (80*50 + 70*20) / 70 = 77.142857 -> 77.14, good
-    seat = services.panel_add(
-        appraisal=appraisal_a, kind="collaborator", user=collaborator, by=world.supervisor
-    )
+    seat = services.panel_add(appraisal=appraisal_a, kind="collaborator", user=colleague, by=world.supervisor)
     services.scores_save(
         rater=_seat(appraisal_a, world.supervisor), scores=all_scores(80), by=world.supervisor
     )
-    services.scores_save(rater=seat, scores=all_scores(70), by=collaborator)
+    services.scores_save(rater=seat, scores=all_scores(70), by=colleague)
     appraisal_a.refresh_from_db()
     assert appraisal_a.score == Decimal("77.14")
     assert appraisal_a.grade == Grade.GOOD
@@ -326,9 +306,9 @@ def test_a_rater_changes_their_own_scores(world, appraisal_a):
     assert seat.scores.get(criterion__code=CODES[0]).comment == "计划滞后"
 
 
-def test_nobody_enters_anothers_scores(world, appraisal_a, collaborator):
+def test_nobody_enters_anothers_scores(world, appraisal_a, colleague):
     seat = _seat(appraisal_a, world.supervisor)
-    for intruder in (collaborator, world.admin, world.manager_a.user, None):
+    for intruder in (colleague, world.admin, world.manager_a.user, None):
         with pytest.raises(PermissionDenied):
             services.scores_save(rater=seat, scores=all_scores(10), by=intruder)
     assert not seat.scores.exists()
@@ -478,8 +458,8 @@ def test_an_appraisal_nobody_scored_cannot_be_finalized(world, appraisal_a):
         services.appraisal_finalize(appraisal=appraisal_a, by=world.supervisor)
 
 
-def test_workflow_steps_belong_to_the_supervisor_or_an_administrator(world, cycle, appraisal_a, collaborator):
-    for outsider in (world.manager_a.user, collaborator, world.integration):
+def test_workflow_steps_belong_to_the_supervisor_or_an_administrator(world, cycle, appraisal_a, colleague):
+    for outsider in (world.manager_a.user, colleague, world.integration):
         with pytest.raises(PermissionDenied):
             services.appraisal_submit(appraisal=appraisal_a, by=outsider)
     with pytest.raises(PermissionDenied):
