@@ -1,40 +1,14 @@
-"""The review table of a year as an XLSX workbook.
+"""The review table of a year as an XLSX workbook (crm.common.exports writes it)."""
 
-`table_workbook` is the write-only pattern of training/exports.py (bold header row, rows appended,
-memory flat) made generic: a title, headers and rows of plain values. training cannot import it
-(appraisal sits above training), so moving both onto one helper in crm.common is left to a later
-change."""
-
-from collections.abc import Iterable
 from decimal import Decimal
-from io import BytesIO
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 from appraisal import page_data
 from appraisal.models import AppraisalCycle, Grade, RaterKind
 from appraisal.selectors import ReviewRow
-
-
-def table_workbook(*, title: str, headers: list[str], rows: Iterable[list]) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])  # Excel's limit on a sheet name
-    bold = Font(bold=True)
-    header = []
-    for text in headers:
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+from crm.common.exports import table_workbook
 
 
 def _number(value):

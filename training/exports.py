@@ -1,12 +1,8 @@
-"""The compliance table as an XLSX workbook (openpyxl, write-only: memory stays flat)."""
-
-from io import BytesIO
+"""The compliance table as an XLSX workbook (crm.common.exports writes it)."""
 
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
+from crm.common.exports import table_workbook
 from training.models import Category
 from training.selectors import ComplianceRow
 
@@ -27,31 +23,23 @@ def compliance_headers() -> list[str]:
 
 
 def compliance_workbook(rows: list[ComplianceRow], *, year: int) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=_("Training %(year)s") % {"year": year})
-    bold = Font(bold=True)
-    header = []
-    for title in compliance_headers():
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for row in rows:
+    def cells(row: ComplianceRow) -> list:
         manager = row.manager
-        sheet.append(
-            [
-                manager.employee_no,
-                manager.name,
-                manager.station.name,
-                manager.get_role_display(),
-                len(row.required),
-                len(row.passed),
-                _("Yes") if row.qualified else _("No"),
-                *[float(row.hours[value]) for value in Category.values],
-                float(row.hours_total),
-                "; ".join(course.title for course in row.missing),
-            ]
-        )
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+        return [
+            manager.employee_no,
+            manager.name,
+            manager.station.name,
+            manager.get_role_display(),
+            len(row.required),
+            len(row.passed),
+            _("Yes") if row.qualified else _("No"),
+            *[float(row.hours[value]) for value in Category.values],
+            float(row.hours_total),
+            "; ".join(course.title for course in row.missing),
+        ]
+
+    return table_workbook(
+        title=_("Training %(year)s") % {"year": year},
+        headers=compliance_headers(),
+        rows=(cells(row) for row in rows),
+    )
