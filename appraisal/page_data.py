@@ -5,12 +5,11 @@ holds. Each function runs a fixed number of queries whatever the size of the pan
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 
 from appraisal import evidence as evidence_module
 from appraisal.models import Appraisal, AppraisalStatus, Criterion, Rater, RaterKind, Score
-from appraisal.scoring import deviating_raters, rater_total
+from appraisal.selectors import panel_for
 from crm.common.audit import AuditEntry, FieldChange, audit_trail
 
 HISTORY_LIMIT = 40
@@ -49,24 +48,10 @@ def criteria_of(cycle) -> list[Criterion]:
 
 
 def panel(appraisal: Appraisal, criteria: list[Criterion]) -> list[Seat]:
-    """Every seat of the panel with its scores and its weighted total (None until all are scored)."""
-    raters = (
-        Rater.objects.filter(appraisal=appraisal)
-        .select_related("user")
-        .prefetch_related(Prefetch("scores", queryset=Score.objects.order_by()))
-        .order_by("kind", "pk")
-    )
-    weights = {c.code: c.weight for c in criteria}
-    codes = {c.pk: c.code for c in criteria}
-    seats = []
-    for rater in raters:
-        scores = {s.criterion_id: s for s in rater.scores.all()}
-        by_code = {codes[pk]: s.score for pk, s in scores.items() if pk in codes}
-        seats.append(Seat(rater=rater, scores=scores, total=rater_total(by_code, weights)))
-    flagged = deviating_raters({seat.rater.pk: seat.total for seat in seats})
-    for seat in seats:
-        seat.deviating = seat.rater.pk in flagged
-    return seats
+    """Every seat of the panel with its scores, its weighted total (None until all are scored) and
+    whether it deviates (appraisal.selectors.panel_for does the arithmetic)."""
+    _result, rows = panel_for(appraisal=appraisal, criteria=criteria)
+    return [Seat(rater=r.rater, scores=r.scores, total=r.total, deviating=r.deviating) for r in rows]
 
 
 def evidence_lines(evidence: dict, code: str) -> list[EvidenceLine]:

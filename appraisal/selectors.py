@@ -19,8 +19,13 @@ class RaterRow:
     kind: str
     name: str
     total: Decimal | None  # exact weighted mean over the criteria; None until every criterion is scored
-    scored: int  # criteria scored so far
+    scores: dict[int, Score] = field(default_factory=dict)  # criterion id -> the rater's score
     deviating: bool = False
+
+    @property
+    def scored(self) -> int:
+        """Criteria scored so far."""
+        return len(self.scores)
 
     @property
     def not_scored(self) -> bool:
@@ -57,16 +62,16 @@ class ReviewRow:
 def _panel_rows(appraisal, raters, scores, criteria) -> tuple[scoring.Result, list[RaterRow]]:
     result, totals = appraisal_result(appraisal, raters, scores, criteria)
     deviating = scoring.deviating_raters(totals)
-    counts: dict[int, int] = defaultdict(int)
+    by_rater: dict[int, dict[int, Score]] = defaultdict(dict)
     for score in scores:
-        counts[score.rater_id] += 1
+        by_rater[score.rater_id][score.criterion_id] = score
     rows = [
         RaterRow(
             rater=r,
             kind=r.kind,
             name=r.display_name,
             total=totals[r.pk],
-            scored=counts[r.pk],
+            scores=by_rater[r.pk],
             deviating=r.pk in deviating,
         )
         for r in raters
@@ -125,9 +130,13 @@ def review_rows(*, cycle: AppraisalCycle, user, appraisals=None) -> list[ReviewR
     return rows
 
 
-def panel_for(*, appraisal: Appraisal) -> tuple[scoring.Result, list[RaterRow]]:
-    """The panel of one appraisal with each rater's total and flags. Three queries."""
-    criteria = list(Criterion.objects.filter(cycle_id=appraisal.cycle_id).order_by("position", "code"))
+def panel_for(
+    *, appraisal: Appraisal, criteria: list[Criterion] | None = None
+) -> tuple[scoring.Result, list[RaterRow]]:
+    """The panel of one appraisal with each rater's scores, total and flags. Two queries, three when
+    the cycle's criteria are not given."""
+    if criteria is None:
+        criteria = list(Criterion.objects.filter(cycle_id=appraisal.cycle_id).order_by("position", "code"))
     raters = list(appraisal.raters.select_related("user").order_by("kind", "pk"))
     scores = list(Score.objects.filter(rater__appraisal=appraisal))
     return _panel_rows(appraisal, raters, scores, criteria)
