@@ -74,6 +74,11 @@ def _save(instance, *, by, reason: str = "", fields=None) -> None:
 
 
 # ---------------------------------------------------------------- cycles
+def _whole(value, low: int, high: int) -> bool:
+    """A whole number from `low` to `high` (JSON's true and false are not numbers here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
 def _clean_criteria(criteria) -> list[dict]:
     if criteria is None:
         with translation.override(settings.LANGUAGE_CODE):
@@ -94,7 +99,7 @@ def _clean_criteria(criteria) -> list[dict]:
             errors.append(_("Criterion %(n)s: the code %(code)s is used twice.") % {"n": index, "code": code})
         if not name or len(name) > 200:
             errors.append(_("Criterion %(n)s: give a name of at most 200 characters.") % {"n": index})
-        if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 100:
+        if not _whole(weight, 0, 100):
             errors.append(
                 _("Criterion %(n)s: the weight must be a whole number from 0 to 100.") % {"n": index}
             )
@@ -126,7 +131,7 @@ def _clean_rater_weights(rater_weights) -> dict[str, int]:
             }
         )
     for kind, weight in rater_weights.items():
-        if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 100:
+        if not _whole(weight, 0, 100):
             raise ValidationError(
                 {
                     "rater_weights": [
@@ -149,7 +154,7 @@ def _clean_rater_weights(rater_weights) -> dict[str, int]:
 def _clean_link_days(days) -> int | None:
     if days is None:
         return None
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+    if not _whole(days, 1, 365):
         raise ValidationError({"link_valid_days": [_("Give a whole number of days from 1 to 365.")]})
     return days
 
@@ -177,7 +182,7 @@ def _replace_criteria(cycle: AppraisalCycle, criteria: list[dict], *, by) -> Non
 @transaction.atomic
 def cycle_create(*, year, criteria=None, rater_weights=None, link_valid_days=None, by) -> AppraisalCycle:
     _require_perm(by, "appraisal.add_appraisalcycle")
-    if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
+    if not _whole(year, MIN_YEAR, MAX_YEAR):
         raise ValidationError(
             {"year": [_("Give a year from %(lo)s to %(hi)s.") % {"lo": MIN_YEAR, "hi": MAX_YEAR}]}
         )
@@ -417,7 +422,7 @@ def _clean_scores(scores, criteria: dict[str, Criterion]) -> list[tuple[Criterio
             continue
         if code in seen:
             errors.append(_("Item %(n)s: %(code)s is scored twice.") % {"n": index, "code": code})
-        if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 100:
+        if not _whole(score, 0, 100):
             errors.append(_("Item %(n)s: the score must be a whole number from 0 to 100.") % {"n": index})
         if not isinstance(comment, str) or len(comment) > 2000:
             errors.append(
