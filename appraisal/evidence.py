@@ -32,12 +32,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus
-from customers.models import ConsumptionRecord
 from managers.models import Assignment
 from training.selectors import training_hours
 from visits.models import FollowUp, FollowUpStatus, TaskStatus, VisitReport, VisitTask
-from visits.selectors import ForecastRow, ForecastSummary
-from visits.services import add_months, month_start
+from visits.selectors import ForecastSummary, forecasts_against_metered
 
 
 @dataclass(frozen=True)
@@ -176,32 +174,20 @@ def _gains(ids, year: int) -> dict[int, dict]:
 def _forecasts(ids, year: int) -> dict[int, dict]:
     """Forecasts made in `year - 1` on customers, against the 12 metered months after the visit
     month (the last of which falls in `year`). Two queries."""
-    reports = list(
-        VisitReport.objects.filter(
-            task__manager_id__in=ids,
-            task__customer__isnull=False,
-            forecast_kwh_12m__isnull=False,
-            visited_on__year=year - 1,
-        ).values_list("pk", "task__customer_id", "task__manager_id", "visited_on", "forecast_kwh_12m")
+    reports = VisitReport.objects.filter(
+        task__manager_id__in=ids,
+        task__customer__isnull=False,
+        forecast_kwh_12m__isnull=False,
+        visited_on__year=year - 1,
+    ).values_list(
+        "pk",
+        "task__customer_id",
+        "task__customer__name",
+        "task__manager_id",
+        "visited_on",
+        "forecast_kwh_12m",
     )
-    if not reports:
-        return {}
-    metered: dict[int, dict[dt.date, Decimal]] = defaultdict(dict)
-    for customer_id, period, kwh in ConsumptionRecord.objects.filter(
-        customer_id__in={r[1] for r in reports},
-        period__gte=dt.date(year - 1, 2, 1),
-        period__lte=dt.date(year, 12, 1),
-    ).values_list("customer_id", "period", "kwh"):
-        metered[customer_id][period] = kwh
-    rows = []
-    for pk, customer_id, manager_id, visited_on, forecast in reports:
-        month = month_start(visited_on)
-        values = [metered[customer_id].get(add_months(month, n)) for n in range(1, 13)]
-        if any(v is None for v in values):
-            continue
-        actual = sum(values, Decimal(0))
-        if actual > 0:
-            rows.append(ForecastRow(pk, customer_id, "", manager_id, month, Decimal(forecast), actual))
+    rows = forecasts_against_metered(list(reports))
     summary = ForecastSummary(rows=rows)
     counts: dict[int, int] = defaultdict(int)
     for row in rows:

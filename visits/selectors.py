@@ -194,8 +194,15 @@ def forecast_errors(*, user, manager_id: int | None = None, today: dt.date | Non
     reports = list(reports)
     if manager_id is not None:
         reports = [r for r in reports if r[3] == manager_id]
+    return ForecastSummary(rows=forecasts_against_metered(reports))
+
+
+def forecasts_against_metered(reports) -> list[ForecastRow]:
+    """`reports` as (pk, customer id, customer name, manager id, visited on, forecast) against the
+    12 months metered after each visit month (one query for all). A report whose months are not all
+    metered, or that metered nothing, is left out."""
     if not reports:
-        return ForecastSummary()
+        return []
     first = add_months(month_start(min(r[4] for r in reports)), 1)
     last = add_months(month_start(max(r[4] for r in reports)), 12)
     metered: defaultdict[int, dict[dt.date, Decimal]] = defaultdict(dict)
@@ -214,4 +221,4 @@ def forecast_errors(*, user, manager_id: int | None = None, today: dt.date | Non
         if actual <= 0:
             continue
         rows.append(ForecastRow(pk, customer_id, name, manager, month, Decimal(forecast), actual))
-    return ForecastSummary(rows=rows)
+    return rows
