@@ -484,12 +484,17 @@ class AppraisalViewSet(
             ]
         panel = []
         if services.can_manage(self.request.user, appraisal):
-            _result, rows = selectors.panel_for(appraisal=appraisal)
-            scores = {}
-            for score in selectors.scores_visible_to(appraisal=appraisal, user=self.request.user):
-                scores.setdefault(score.rater_id, []).append(
-                    {"criterion": score.criterion.code, "score": score.score, "comment": score.comment}
-                )
+            # the panel's rows carry every rater's scores: nothing to read a second time
+            criteria = selectors.criteria_of(appraisal.cycle_id)
+            _result, rows = selectors.panel_for(appraisal=appraisal, criteria=criteria)
+            scores = {
+                row.rater.pk: [
+                    {"criterion": c.code, "score": s.score, "comment": s.comment}
+                    for c in criteria
+                    if (s := row.scores.get(c.pk)) is not None
+                ]
+                for row in rows
+            }
             panel = [
                 {
                     "rater": row.rater.pk,

@@ -43,10 +43,6 @@ class CriterionRow:
     cells: list[tuple[str, Score | None]] = field(default_factory=list)  # (seat's name, score) per seat
 
 
-def criteria_of(cycle) -> list[Criterion]:
-    return list(Criterion.objects.filter(cycle=cycle).order_by("position", "code"))
-
-
 def panel(appraisal: Appraisal, criteria: list[Criterion]) -> list[Seat]:
     """Every seat of the panel with its scores, its weighted total (None until all are scored) and
     whether it deviates (appraisal.selectors.panel_for does the arithmetic)."""

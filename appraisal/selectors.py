@@ -1,5 +1,5 @@
 """Reads of the appraisal that need more than one chained filter: the supervisor's review table (also
-the XLSX export's rows), a panel with each rater's total, and scores visible to a user. Each
+the XLSX export's rows) and a panel with each rater's scores and total. Each
 function issues a fixed number of queries whatever the size of the team or panel."""
 
 from collections import defaultdict
@@ -10,7 +10,7 @@ from django.db.models import F, Prefetch, QuerySet
 
 from appraisal import scoring
 from appraisal.models import Appraisal, AppraisalCycle, Criterion, Rater, Score
-from appraisal.services import appraisal_result, can_manage
+from appraisal.services import appraisal_result
 
 
 @dataclass
@@ -59,6 +59,11 @@ class ReviewRow:
         return self.appraisal.status
 
 
+def criteria_of(cycle: AppraisalCycle | int) -> list[Criterion]:
+    """The cycle's criteria in their order (a cycle or its id)."""
+    return list(Criterion.objects.filter(cycle=cycle).order_by("position", "code"))
+
+
 def _panel_rows(appraisal, raters, scores, criteria) -> tuple[scoring.Result, list[RaterRow]]:
     result, totals = appraisal_result(appraisal, raters, scores, criteria)
     deviating = scoring.deviating_raters(totals)
@@ -96,7 +101,7 @@ def review_rows(*, cycle: AppraisalCycle, user, appraisals=None) -> list[ReviewR
     appraisals = list(review_appraisals(cycle=cycle, user=user) if appraisals is None else appraisals)
     if not appraisals:
         return []
-    criteria = list(Criterion.objects.filter(cycle=cycle).order_by("position", "code"))
+    criteria = criteria_of(cycle)
     raters_by: dict[int, list[Rater]] = defaultdict(list)
     raters = Rater.objects.filter(appraisal__in=[a.pk for a in appraisals]).select_related("user")
     for rater in raters.order_by("kind", "pk"):
@@ -136,19 +141,10 @@ def panel_for(
     """The panel of one appraisal with each rater's scores, total and flags. Two queries, three when
     the cycle's criteria are not given."""
     if criteria is None:
-        criteria = list(Criterion.objects.filter(cycle_id=appraisal.cycle_id).order_by("position", "code"))
+        criteria = criteria_of(appraisal.cycle_id)
     raters = list(appraisal.raters.select_related("user").order_by("kind", "pk"))
     scores = list(Score.objects.filter(rater__appraisal=appraisal))
     return _panel_rows(appraisal, raters, scores, criteria)
-
-
-def scores_visible_to(*, appraisal: Appraisal, user) -> QuerySet[Score]:
-    """The scores of an appraisal `user` may read: their own seat's; everyone's for the manager's
-    supervisor or an administrator (can_manage)."""
-    scores = Score.objects.filter(rater__appraisal=appraisal).select_related("criterion", "rater__user")
-    if can_manage(user, appraisal):
-        return scores.order_by("rater__kind", "rater_id", "criterion__position")
-    return scores.filter(rater__user=user).order_by("criterion__position")
 
 
 def appraisals_with_panel(queryset: QuerySet[Appraisal]) -> QuerySet[Appraisal]:

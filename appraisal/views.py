@@ -34,7 +34,7 @@ from appraisal.forms import (
 from appraisal.links import LinkClosed, LinkError, LinkExpired, LinkUsed, link_token, rater_for_token
 from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus, CycleStatus, RaterKind
 from appraisal.scoring import DEFAULT_CRITERIA, DEFAULT_RATER_WEIGHTS, REWARD_FOR_GRADE
-from appraisal.selectors import review_appraisals, review_rows
+from appraisal.selectors import criteria_of, review_appraisals, review_rows
 from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
 from crm.common.errors import Conflict
 from customers.views import paginate
@@ -127,9 +127,7 @@ def _cycle_forms(request, *, initial_year=None, cycle=None):
     else:
         initial = {"year": cycle.year, "link_valid_days": cycle.link_valid_days}
         initial.update({RATER_WEIGHT_FIELDS[k]: w for k, w in cycle.rater_weights.items()})
-        criteria = [
-            {"code": c.code, "name": c.name, "weight": c.weight} for c in page_data.criteria_of(cycle)
-        ]
+        criteria = [{"code": c.code, "name": c.name, "weight": c.weight} for c in criteria_of(cycle)]
     data = request.POST if request.method == "POST" else None
     form = CycleForm(data, initial=initial, year_fixed=cycle is not None)
     formset = CriteriaFormSet(data, initial=criteria, prefix="criteria")
@@ -180,7 +178,7 @@ def cycle_page(request, pk: int):
         "appraisal/cycle.html",
         {
             "cycle": cycle,
-            "criteria": page_data.criteria_of(cycle),
+            "criteria": criteria_of(cycle),
             "weights": [(label, cycle.rater_weights[value]) for value, label in RaterKind.choices],
             "form": form,
             "formset": formset,
@@ -288,7 +286,7 @@ def _score_rows(form, rows):
 def _render_appraisal(request, appraisal, *, status=200, **forms):
     user = request.user
     leads = services.can_manage(user, appraisal)
-    criteria = page_data.criteria_of(appraisal.cycle)
+    criteria = criteria_of(appraisal.cycle_id)
     seats = page_data.panel(appraisal, criteria)
     mine = next((s for s in seats if s.rater.user_id == user.pk), None)
     scoring = appraisal.status == AppraisalStatus.SCORING
@@ -391,7 +389,7 @@ def scores(request, pk: int):
     seat = services.rater_seat_for(appraisal=appraisal, user=request.user)
     if seat is None:
         raise PermissionDenied
-    form = ScoresForm(request.POST, criteria=page_data.criteria_of(appraisal.cycle), prefix="s")
+    form = ScoresForm(request.POST, criteria=criteria_of(appraisal.cycle_id), prefix="s")
     return _apply(
         request,
         appraisal,
@@ -506,7 +504,7 @@ def print_report(request, pk: int):
     appraisal = _appraisal_for(request, pk)
     if not services.can_manage(request.user, appraisal) and appraisal.manager_id != request.user.pk:
         raise PermissionDenied
-    criteria = page_data.criteria_of(appraisal.cycle)
+    criteria = criteria_of(appraisal.cycle_id)
     seats = page_data.panel(appraisal, criteria)
     return render(
         request,
@@ -545,7 +543,7 @@ def representative(request, token: str):
     except LinkError as exc:
         return render(request, "appraisal/link_error.html", {"message": str(exc)}, status=404)
     appraisal = rater.appraisal  # loaded with its cycle and manager by rater_for_token
-    criteria = page_data.criteria_of(appraisal.cycle)
+    criteria = criteria_of(appraisal.cycle_id)
     form = ScoresForm(request.POST or None, criteria=criteria, require_all=True, prefix="s")
     status = 200
     if request.method == "POST":
