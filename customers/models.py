@@ -387,12 +387,17 @@ class ImportRejection(models.Model):
 
 # ---------------------------------------------------------------- tiering
 class TierPolicyQuerySet(models.QuerySet):
-    def effective(self, on=None):
-        """The version in force on `on` (default today): the newest effective date not after it."""
+    def in_force(self, on=None):
+        """The versions in effect on `on` (default today), the one in force first: the newest
+        effective date not after it."""
         from django.utils import timezone
 
         on = on or timezone.localdate()
-        return self.filter(effective_from__lte=on).order_by("-effective_from", "-version").first()
+        return self.filter(effective_from__lte=on).order_by("-effective_from", "-version")
+
+    def effective(self, on=None):
+        """The version in force on `on` (default today)."""
+        return self.in_force(on).first()
 
 
 class TierPolicy(TimeStampedModel):

@@ -4,9 +4,12 @@ Used when a single customer is created or edited, to explain a recorded change i
 as the reference the set-based reclassification (customers/classification.py) must agree with.
 Thresholds are data: a TierPolicy version, or TierThresholds.default()."""
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
+from django.db.models import JSONField, Subquery
+from django.db.models.functions import JSONObject
 from django.utils.translation import gettext as _
 
 from customers.models import Importance, Tier, TierPolicy
@@ -77,6 +80,27 @@ def thresholds_in_force() -> TierThresholds:
     """The thresholds of the policy version in force today (the defaults when there is none)."""
     policy = TierPolicy.objects.effective()
     return TierThresholds.from_policy(policy) if policy else TierThresholds.default()
+
+
+class _DecimalNumbers(json.JSONDecoder):
+    """Thresholds are decimals: read the JSON's numbers as Decimal, never through a float."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, parse_float=Decimal, parse_int=Decimal, **kwargs)
+
+
+def thresholds_in_force_column() -> Subquery:
+    """The thresholds in force today as a JSON object, for a query to carry as an annotation: the
+    customer page reads a customer and the thresholds that explain its tier in one query, not two.
+    Read it back with `thresholds_from_column`."""
+    names = {f.name: f.name for f in fields(TierThresholds)}
+    newest = TierPolicy.objects.in_force().values(thresholds=JSONObject(**names))[:1]
+    return Subquery(newest, output_field=JSONField(decoder=_DecimalNumbers))
+
+
+def thresholds_from_column(value: dict | None) -> TierThresholds:
+    """What `thresholds_in_force_column` carried (None: no policy, the defaults)."""
+    return TierThresholds(**value) if value else TierThresholds.default()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from crm.common.templatetags.crm_format import grouped_number
 from customers.charts import consumption_chart
 from customers.forms import CustomerFilterForm
 from customers.models import Customer
+from customers.tiering import thresholds_in_force_column
 
 PAGE_SIZE = 50
 CHART_MONTHS = 24
@@ -55,7 +56,8 @@ def customer_list(request):
 @require_safe
 def customer_detail(request, pk):
     relations = [f.name for f in Customer._meta.concrete_fields if f.is_relation]
-    customer = get_object_or_404(Customer.objects.visible_to(request.user).select_related(*relations), pk=pk)
+    customers = Customer.objects.visible_to(request.user).select_related(*relations)
+    customer = get_object_or_404(customers.annotate(thresholds_in_force=thresholds_in_force_column()), pk=pk)
     records = list(customer.consumption.order_by("-period")[:CHART_MONTHS])
     return render(
         request,

@@ -8,6 +8,7 @@ list, a detail page, a search, a filter, an export and the API all answer the sa
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 SEE_ALL_PERMISSION = "accounts.see_all_data"
 
@@ -22,7 +23,8 @@ class Scope:
 
 
 def scope_for(user) -> Scope:
-    """The user's scope, computed with one query and cached on the user object for the request."""
+    """The user's scope, cached on the user object for the request; no query of its own when the
+    permission check before it read the team (crm.accounts.backends.load_access)."""
     cached = getattr(user, "_crm_scope", None)
     if cached is not None:
         return cached
@@ -31,27 +33,29 @@ def scope_for(user) -> Scope:
     elif user.is_superuser or user.has_perm(SEE_ALL_PERMISSION):
         scope = Scope(sees_all=True, user_ids=frozenset())
     else:
-        scope = Scope(sees_all=False, user_ids=frozenset(team_user_ids(user.pk)))
+        # Read with the permissions just above (load_access) when the user came that way.
+        team = getattr(user, "_crm_team", None)
+        scope = Scope(
+            sees_all=False, user_ids=frozenset(team if team is not None else team_user_ids(user.pk))
+        )
     user._crm_scope = scope
     return scope
 
 
+def team_sql() -> str:
+    """A recursive CTE `team(id)`: the user bound as %(user)s and everyone below them in the
+    reporting tree. UNION (not UNION ALL) drops ids already reached, so a cycle in bad data ends.
+    `crm.accounts.backends.load_access` reads it with the user's permissions, in the same query."""
+    table = get_user_model()._meta.db_table
+    return f"""team(id) AS (
+        SELECT id FROM {table} WHERE id = %(user)s
+        UNION
+        SELECT u.id FROM {table} u JOIN team t ON u.supervisor_id = t.id
+    )"""  # noqa: S608 - a table name from the model, the id bound  # nosec B608
+
+
 def team_user_ids(root_id: int) -> set[int]:
-    """`root_id` and every user below it in the reporting tree (one query; the staff table is small)."""
-    user_model = get_user_model()
-    children: dict[int, list[int]] = {}
-    for uid, supervisor_id in user_model.objects.filter(supervisor__isnull=False).values_list(
-        "pk", "supervisor_id"
-    ):
-        children.setdefault(supervisor_id, []).append(uid)
-    seen = {root_id}
-    frontier = [root_id]
-    while frontier:
-        nxt = []
-        for uid in frontier:
-            for child in children.get(uid, ()):
-                if child not in seen:  # a cycle in bad data must not loop forever
-                    seen.add(child)
-                    nxt.append(child)
-        frontier = nxt
-    return seen
+    """`root_id` and every user below it in the reporting tree (one query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH RECURSIVE {team_sql()} SELECT id FROM team", {"user": root_id})  # noqa: S608  # nosec
+        return {row[0] for row in cursor.fetchall()}

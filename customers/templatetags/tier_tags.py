@@ -5,7 +5,12 @@ from django.utils.translation import gettext as _
 
 from customers.models import Tier
 from customers.tier_services import can_pin
-from customers.tiering import decide_customer_tier, explain_change, thresholds_in_force
+from customers.tiering import (
+    decide_customer_tier,
+    explain_change,
+    thresholds_from_column,
+    thresholds_in_force,
+)
 
 register = template.Library()
 
@@ -20,7 +25,12 @@ def current_reason(customer) -> str:
         if customer.tier_pinned_until:
             text += " " + _("(until %(date)s)") % {"date": customer.tier_pinned_until.isoformat()}
         return text
-    decision = decide_customer_tier(customer, thresholds=thresholds_in_force(), current_tier=customer.tier)
+    # The customer page reads the thresholds with the customer (thresholds_in_force_column).
+    if hasattr(customer, "thresholds_in_force"):
+        thresholds = thresholds_from_column(customer.thresholds_in_force)
+    else:
+        thresholds = thresholds_in_force()
+    decision = decide_customer_tier(customer, thresholds=thresholds, current_tier=customer.tier)
     if decision.tier == customer.tier:
         return decision.explanation
     return _("The next reclassification will move this customer: %(why)s") % {"why": decision.explanation}

@@ -121,3 +121,64 @@ def test_tier_history_offers_the_pin_form_to_supervisors_only(world, rf):
         request.user = user
         html = template.render(Context({"customer": customer, "request": request}))
         assert (pin_url in html) is shown
+
+
+# ---------------------------------------------------------------- the thresholds read with the customer
+def _carried(pk):
+    from customers.tiering import thresholds_from_column, thresholds_in_force_column
+
+    value = Customer.objects.annotate(thresholds_in_force=thresholds_in_force_column()).get(pk=pk)
+    return thresholds_from_column(value.thresholds_in_force)
+
+
+def test_the_thresholds_read_with_the_customer_are_those_in_force_exactly(world):
+    import datetime as dt
+
+    from customers.models import TierPolicy
+    from customers.tiering import thresholds_in_force
+
+    top = TierPolicy.objects.order_by("-version").values_list("version", flat=True).first() or 0
+    TierPolicy.objects.create(  # an older version, and the newer one in force with odd decimals
+        version=top + 1, effective_from=dt.date(2000, 1, 1), vip_kwh=Decimal("1")
+    )
+    TierPolicy.objects.create(
+        version=top + 2,
+        effective_from=dt.date(2001, 1, 1),
+        vip_kwh=Decimal("12345678.91"),
+        key_kwh=Decimal("987654.32"),
+        key_capacity_kva=Decimal("250.5"),
+        hysteresis_pct=Decimal("7.5"),
+        vip_importance="",
+    )
+    carried = _carried(world.customer_a.pk)
+    assert carried == thresholds_in_force()
+    assert carried.vip_kwh == Decimal("12345678.91")
+    assert isinstance(carried.vip_kwh, Decimal)
+    assert carried.hysteresis_pct == Decimal("7.5")
+    assert carried.vip_importance == ""
+
+
+def test_with_no_policy_in_force_the_customer_carries_the_defaults(world):
+    from customers.models import TierPolicy
+    from customers.tiering import TierThresholds
+
+    TierPolicy.objects.all().delete()
+    assert _carried(world.customer_a.pk) == TierThresholds.default()
+
+
+def test_the_customer_page_explains_the_tier_by_the_policy_in_force(world, client):
+    import datetime as dt
+
+    from customers.models import TierPolicy
+
+    top = TierPolicy.objects.order_by("-version").values_list("version", flat=True).first() or 0
+    TierPolicy.objects.create(
+        version=top + 1, effective_from=dt.date(2001, 1, 1), key_capacity_kva=Decimal("250")
+    )
+    Customer.objects.filter(pk=world.customer_a.pk).update(
+        tier=Tier.KEY_ACCOUNT, contracted_capacity_kva=Decimal("260"), voltage_kv=Decimal("0.4")
+    )
+    client.force_login(world.admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get(reverse("customers:detail", args=[world.customer_a.pk])).content.decode()
+    assert "Key account: contracted capacity 260 kVA ≥ 250 kVA" in html
