@@ -59,7 +59,6 @@ from rest_framework.authtoken.models import Token
 
 from crm.accounts.models import User
 from crm.demo.logins import ADMIN, INTEGRATION
-from customers.consumption import customers_refresh_annual
 from customers.importing.jobs import import_run
 from customers.models import ConsumptionRecord, Customer, ImportJob, Status, Tier
 
@@ -330,8 +329,7 @@ def import_rows(k: int) -> tuple[dt.date, list[tuple[int, str, str]]]:
 
 def measure_import(k: int, integration: User) -> dict:
     period, rows = import_rows(k)
-    ids = [pk for pk, _a, _k in rows]
-    forget = lambda: _forget(period, ids)  # noqa: E731
+    forget = lambda: _forget(period)  # noqa: E731
     forget()
     figures: dict = {"rows": len(rows), "period": f"{period:%Y-%m}", "batch": BATCH}
 
@@ -393,10 +391,10 @@ def measure_import(k: int, integration: User) -> dict:
     return figures
 
 
-def _forget(period: dt.date, ids: list[int]) -> None:
-    """Back to the data set as built: no readings for `period`, the annual figures recomputed."""
+def _forget(period: dt.date) -> None:
+    """Back to the data set as built: no readings for `period`. (The customers' annual figures were
+    not touched: the reclassification an import queues writes them, and no worker runs here.)"""
     ConsumptionRecord.objects.filter(period=period).delete()
-    customers_refresh_annual(customer_ids=ids)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE customers_consumptionrecord")
 

@@ -216,14 +216,17 @@ def _rules_case() -> str:
 
 
 def decisions_sql(vendor: str) -> str:
-    """One row per active, unpinned customer with lo < id <= hi: its measures, old tier, the rule
-    that decides and the tier it gives."""
+    """One row per customer with lo < id <= hi: its measures (the trailing-12-month figure from its
+    records, which the run writes for every customer: an import leaves that to the run), its old
+    tier, and for an active, unpinned customer (judged = 1) the rule that decides and the tier it
+    gives; every other customer keeps its tier."""
     d = _DIALECTS[vendor]
     return f"""
-    SELECT d.*, {d.tier_of_rule} AS new_tier FROM (
+    SELECT d.*, CASE WHEN d.judged = 1 THEN {d.tier_of_rule} ELSE d.old_tier END AS new_tier FROM (
         SELECT m.*, {_rules_case()} AS rule
         FROM (
             SELECT c.id, c.tier AS old_tier,
+                   CASE WHEN c.status = 'active' AND NOT c.tier_pinned THEN 1 ELSE 0 END AS judged,
                    COALESCE(a.annual, c.annual_consumption_kwh) AS annual,
                    COALESCE(a.months, 0) AS months,
                    COALESCE(a.latest, c.latest_period) AS latest,
@@ -243,7 +246,7 @@ def decisions_sql(vendor: str) -> str:
                 ) w
                 GROUP BY w.customer_id
             ) a ON a.customer_id = c.id
-            WHERE c.id > %(lo)s AND c.id <= %(hi)s AND c.status = 'active' AND NOT c.tier_pinned
+            WHERE c.id > %(lo)s AND c.id <= %(hi)s
         ) m
     ) d"""  # constant SQL, bound values  # nosec B608
 

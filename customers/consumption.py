@@ -1,5 +1,10 @@
-"""Monthly consumption: validating incoming rows, upserting them in bulk, and keeping each
-customer's trailing-12-month figure current with set-based SQL."""
+"""Monthly consumption: validating incoming rows and upserting them in bulk.
+
+Each customer's trailing-12-month figure (annual_consumption_kwh, latest_period) is not rewritten
+here: the reclassification that every import queues once it commits (the `consumption_landed` hook)
+computes it from the records for every customer, with the tiers that depend on it. Rewriting a
+customer row touches every index of the customers table, so rewriting them here made an import of
+100,000 readings spend most of its time on figures the run writes again moments later."""
 
 import datetime as dt
 import re
@@ -205,12 +210,12 @@ def _customer_ids(customers, account_nos: set[str]) -> dict[str, int]:
 
 @transaction.atomic
 def consumption_write(records: list[Reading]) -> tuple[int, int]:
-    """Upsert records that `consumption_check` produced; returns (created, updated)."""
+    """Upsert records that `consumption_check` produced; returns (created, updated). Once they
+    commit, a reclassification is queued: it refreshes the customers' annual figures and tiers."""
     write = _upsert_postgresql if connection.vendor == "postgresql" else _upsert_orm
     created = 0
     for start in range(0, len(records), CHUNK):
         created += write(records[start : start + CHUNK], timezone.now())
-    customers_refresh_annual(customer_ids=sorted({r.customer_id for r in records}))
     hooks.after_commit("consumption_landed")
     return created, len(records) - created
 
@@ -270,46 +275,3 @@ def _upsert_orm(readings: list[Reading], now) -> int:
         update_fields=["kwh", "amount_yuan", "max_demand_kw", "updated_at"],
     )
     return len(chunk) - existing
-
-
-_REFRESH_SQL = {
-    # Customer by customer through the (customer_id, period) index (LATERAL), whatever the table's
-    # size: joining the chunk's ids to the whole table made the planner scan it. Customers whose
-    # figures did not change are not rewritten.
-    "postgresql": """
-        UPDATE customers_customer c SET annual_consumption_kwh = s.annual, latest_period = s.latest
-        FROM (
-            SELECT ids.id AS customer_id, l.latest, ROUND(SUM(r.kwh) * 12 / COUNT(*), 2) AS annual
-            FROM unnest(%s::bigint[]) ids(id)
-            CROSS JOIN LATERAL (
-                SELECT MAX(period) AS latest FROM customers_consumptionrecord WHERE customer_id = ids.id
-            ) l
-            JOIN customers_consumptionrecord r
-              ON r.customer_id = ids.id AND r.period > l.latest - INTERVAL '12 months'
-            GROUP BY ids.id, l.latest
-        ) s WHERE c.id = s.customer_id
-          AND (c.annual_consumption_kwh, c.latest_period) IS DISTINCT FROM (s.annual, s.latest)""",
-    "sqlite": """
-        UPDATE customers_customer SET annual_consumption_kwh = s.annual, latest_period = s.latest
-        FROM (
-            SELECT r.customer_id, l.latest, ROUND(SUM(r.kwh) * 12.0 / COUNT(*), 2) AS annual
-            FROM customers_consumptionrecord r
-            JOIN (SELECT customer_id, MAX(period) AS latest FROM customers_consumptionrecord
-                  WHERE customer_id IN ({ids}) GROUP BY customer_id) l ON l.customer_id = r.customer_id
-            WHERE r.period > date(l.latest, '-12 months')
-            GROUP BY r.customer_id, l.latest
-        ) s WHERE customers_customer.id = s.customer_id""",
-}
-
-
-def customers_refresh_annual(*, customer_ids: list[int]) -> None:
-    """Recompute trailing-12-month consumption (annualised when fewer months exist) and the latest
-    period, one UPDATE ... FROM (SELECT ... GROUP BY) per chunk of customers."""
-    vendor = connection.vendor
-    with connection.cursor() as cursor:
-        for start in range(0, len(customer_ids), CHUNK):
-            chunk = customer_ids[start : start + CHUNK]
-            if vendor == "postgresql":
-                cursor.execute(_REFRESH_SQL["postgresql"], [chunk])
-            else:
-                cursor.execute(_REFRESH_SQL["sqlite"].format(ids=",".join(["%s"] * len(chunk))), chunk)

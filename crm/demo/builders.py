@@ -618,7 +618,7 @@ def _customer_chunks(stream: CustomerStream) -> Iterator[Chunk]:
                 )
             )
 
-        # Annual consumption: the rule of customers_refresh_annual (trailing 12 months, annualised).
+        # Annual consumption: the reclassification's rule (trailing 12 months, annualised).
         trailing = kwh_cents[-12:]
         annual = (Decimal(sum(trailing)) * 12 / len(trailing) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
         tier = tier_for(spec, annual)

@@ -17,7 +17,6 @@ from crm.accounts.models import User
 from crm.demo.builders import ASSIGNMENT_REASON
 from crm.demo.logins import DEMO_LOGINS, DEMO_PASSWORD
 from customers.classification import classification_run_execute, classification_run_start
-from customers.consumption import customers_refresh_annual
 from customers.models import (
     Branch,
     Category,
@@ -236,11 +235,13 @@ def test_every_active_customer_has_24_months_ending_with_the_given_month(seeded)
     assert set(active.values_list("latest_period", flat=True)) == {dt.date(2026, 6, 1)}
 
 
-def test_annual_consumption_is_what_the_refresh_rule_computes(seeded):
+def test_annual_consumption_is_what_the_reclassification_computes(seeded):
+    from tests.customers.tiering_helpers import reclassify
+
     # given the annual figures the seed wrote
     before = dict(Customer.objects.values_list("pk", "annual_consumption_kwh"))
-    # when the product's own rule recomputes them
-    customers_refresh_annual(customer_ids=list(before))
+    # when the product's own rule (the reclassification writes the figures) recomputes them
+    reclassify()
     # then nothing changes
     assert dict(Customer.objects.values_list("pk", "annual_consumption_kwh")) == before
 

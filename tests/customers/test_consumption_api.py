@@ -1,5 +1,6 @@
 """consumption/bulk/: upsert many monthly records, all or nothing unless ?partial=true, with per-row
-errors; each customer's annual consumption is recomputed from what landed."""
+errors; each customer's annual consumption is recomputed from what landed by the reclassification
+the import queues once it commits."""
 
 import datetime as dt
 from decimal import Decimal
@@ -207,38 +208,79 @@ def test_anonymous_cannot_send_consumption(world, api):
 
 
 # ---------------------------------------------------------------- the annual figure
-def test_twelve_months_give_their_sum_as_annual_consumption(world, api):
-    rows = [_row(world.customer_a, month, "1000") for month in _months_back(12)]
-    api(world.integration).post(URL, rows, format="json")
+@pytest.fixture
+def landed(world, api, django_capture_on_commit_callbacks):
+    """POST rows as the integration client and let the jobs queued on commit run (eagerly, as a
+    worker would): the reclassification that follows an import writes the annual figures."""
+
+    def post(rows):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api(world.integration).post(URL, rows, format="json")
+        assert response.status_code == 200, response.content
+        return response
+
+    return post
+
+
+def test_twelve_months_give_their_sum_as_annual_consumption(world, landed):
+    landed([_row(world.customer_a, month, "1000") for month in _months_back(12)])
     world.customer_a.refresh_from_db()
     assert world.customer_a.annual_consumption_kwh == Decimal("12000")
     assert f"{world.customer_a.latest_period:%Y-%m}" == _months_back(1)[0]
 
 
-def test_three_months_are_annualised(world, api):
+def test_three_months_are_annualised(world, landed):
     months = zip(_months_back(3), ("100", "200", "300"), strict=True)
-    rows = [_row(world.customer_a, month, kwh) for month, kwh in months]
-    api(world.integration).post(URL, rows, format="json")
+    landed([_row(world.customer_a, month, kwh) for month, kwh in months])
     world.customer_a.refresh_from_db()
     assert world.customer_a.annual_consumption_kwh == Decimal("2400")  # 600 kWh in 3 months x 4
 
 
-def test_only_the_trailing_twelve_months_count(world, api):
+def test_only_the_trailing_twelve_months_count(world, landed):
     months = _months_back(14)
-    rows = [_row(world.customer_a, m, "5000") for m in months[:2]] + [
-        _row(world.customer_a, m) for m in months[2:]
-    ]
-    api(world.integration).post(URL, rows, format="json")
+    landed(
+        [_row(world.customer_a, m, "5000") for m in months[:2]]
+        + [_row(world.customer_a, m) for m in months[2:]]
+    )
     world.customer_a.refresh_from_db()
     assert world.customer_a.annual_consumption_kwh == Decimal("12000")
 
 
-def test_an_update_recomputes_the_annual_figure(world, api):
+def test_an_update_recomputes_the_annual_figure(world, landed):
     months = _months_back(2)
-    api(world.integration).post(URL, [_row(world.customer_a, m, "100") for m in months], format="json")
-    api(world.integration).post(URL, [_row(world.customer_a, months[0], "300")], format="json")
+    landed([_row(world.customer_a, m, "100") for m in months])
+    landed([_row(world.customer_a, months[0], "300")])
     world.customer_a.refresh_from_db()
     assert world.customer_a.annual_consumption_kwh == Decimal("2400")  # (300 + 100) x 6
+
+
+def test_a_pinned_or_closed_customer_gets_its_annual_figure_too(world, landed):
+    from customers.models import Status, Tier
+
+    pinned = CustomerFactory(
+        station=world.station_a, manager=world.manager_a.user, tier=Tier.VIP, tier_pinned=True
+    )
+    closed = CustomerFactory(station=world.station_a, manager=world.manager_a.user, status=Status.SUSPENDED)
+    landed([_row(c, m, "100") for c in (pinned, closed) for m in _months_back(6)])
+    pinned.refresh_from_db()
+    closed.refresh_from_db()
+    assert (pinned.annual_consumption_kwh, pinned.tier) == (Decimal("1200"), Tier.VIP)
+    assert closed.annual_consumption_kwh == Decimal("1200")
+
+
+def test_the_import_itself_leaves_the_annual_figure_to_the_run_it_queues(
+    world, api, django_capture_on_commit_callbacks
+):
+    from customers.models import ClassificationRun
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        api(world.integration).post(URL, [_row(world.customer_a, _months_back(1)[0], "100")], format="json")
+    world.customer_a.refresh_from_db()
+    assert world.customer_a.annual_consumption_kwh == Decimal("0")  # not yet: the run writes it
+    assert len(callbacks) == 1  # consumption_landed
+    callbacks[0]()
+    run = ClassificationRun.objects.get()
+    assert run.trigger == ClassificationRun.Trigger.CONSUMPTION
 
 
 def test_a_refused_request_leaves_the_annual_figure_alone(world, api):

@@ -147,18 +147,21 @@ def test_partial_import_writes_the_good_rows_and_reports_the_bad(world, api):
     assert not Customer.objects.filter(account_no="3300000010").exists()
 
 
-def test_consumption_csv_upserts_records_and_refreshes_annual_consumption(world, api):
+def test_consumption_csv_upserts_records_and_refreshes_annual_consumption(
+    world, api, django_capture_on_commit_callbacks
+):
     # Given a GBK consumption file with periods in three spellings
     account = world.customer_a.account_no
     rows = [[account, "2026-01", "1000", "560", ""], [account, "202602", "2000", "1120", "80"]]
     rows.append([account, "2026年3月", "3000", "", ""])
-    # When uploaded
-    response = post_file(
-        api(world.integration),
-        csv_bytes(CONSUMPTION_HEADER, rows, encoding="gbk"),
-        name="电量.csv",
-        kind="consumption",
-    )
+    # When uploaded, and the jobs queued on commit have run (the reclassification writes the figure)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_file(
+            api(world.integration),
+            csv_bytes(CONSUMPTION_HEADER, rows, encoding="gbk"),
+            name="电量.csv",
+            kind="consumption",
+        )
     # Then three records exist and the annualised figure is current
     assert response.json()["created_count"] == 3, response.json()
     assert ConsumptionRecord.objects.filter(customer=world.customer_a).count() == 3
