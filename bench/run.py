@@ -440,13 +440,17 @@ def measure_reclassification() -> dict:
         return state
 
     try:
-        return reclassify.measure(reset=reset, digest=digest)
+        return reclassify.measure(reset=reset, digest=digest, again=False)
     finally:
         forget_history()
+        # The job recomputed the figures the data set was built with: only the tiers it moved
+        # differ (the reset's starting tiers are not the built ones), so only those are rewritten.
         sql(
             """UPDATE customers_customer c SET tier = s.tier, latest_period = s.latest_period,
                    annual_consumption_kwh = s.annual_consumption_kwh
-               FROM bench_saved_tiers s WHERE s.id = c.id"""
+               FROM bench_saved_tiers s WHERE s.id = c.id
+                 AND (c.tier, c.latest_period, c.annual_consumption_kwh)
+                     IS DISTINCT FROM (s.tier, s.latest_period, s.annual_consumption_kwh)"""
         )
         sql("DROP TABLE bench_saved_tiers")
         with connection.cursor() as cursor:
