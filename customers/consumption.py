@@ -31,6 +31,9 @@ MAXIMUM = {
     "amount_yuan": Decimal("9999999999.99"),
     "max_demand_kw": Decimal("99999999.99"),
 }
+_NUMBERS = tuple(
+    (name, name == "kwh", maximum) for name, maximum in MAXIMUM.items()
+)  # (field, required, max)
 CHUNK = 2000
 ZERO = Decimal("0")
 _SEPARATOR = chr(31)  # ASCII's unit separator: joins account numbers into one query parameter
@@ -117,9 +120,13 @@ def consumption_clean_row(raw: dict, *, this_month: dt.date) -> tuple[dict, dict
             errors["period"] = [_("The period is in the future.")]
     except ValueError as exc:
         errors["period"] = [str(exc)]
-    for name, required in (("kwh", True), ("amount_yuan", False), ("max_demand_kw", False)):
+    for name, required, maximum in _NUMBERS:
+        value = raw.get(name)
+        if value is None and not required:  # the usual optional cell: nothing to parse
+            clean[name] = None
+            continue
         try:
-            clean[name] = parse_decimal(raw.get(name), required=required, maximum=MAXIMUM[name])
+            clean[name] = parse_decimal(value, required=required, maximum=maximum)
         except ValueError as exc:
             errors[name] = [str(exc)]
     return clean, errors
@@ -149,9 +156,9 @@ def consumption_check(
     file skipped blank lines."""
     result = RowResult()
     this_month = timezone.localdate().replace(day=1)
+    numbers = row_numbers if row_numbers is not None else range(first_row, first_row + len(rows))
     cleaned: list[tuple[int, dict]] = []
-    for offset, raw in enumerate(rows):
-        row_no = row_numbers[offset] if row_numbers is not None else first_row + offset
+    for row_no, raw in zip(numbers, rows, strict=True):
         if not isinstance(raw, dict):
             result.errors.append(
                 {
@@ -168,7 +175,7 @@ def consumption_check(
             cleaned.append((row_no, clean))
 
     ids = _customer_ids(customers, {c["account_no"] for _, c in cleaned})
-    seen: dict[tuple[int, dt.date], int] = {}
+    first_of: dict[tuple[int, dt.date], int] = {}  # (customer, period) -> the first row giving it
     good: list[tuple[int, Reading]] = []
     for row_no, clean in cleaned:
         customer_id = ids.get(clean["account_no"])
@@ -181,33 +188,23 @@ def consumption_check(
                 }
             )
             continue
-        key = (customer_id, clean["period"])
-        if key in seen:
+        period = clean["period"]
+        first = first_of.setdefault((customer_id, period), row_no)
+        if first != row_no:
             result.errors.append(
                 {
                     "row": row_no,
                     "account_no": clean["account_no"],
                     "errors": {
-                        "period": [
-                            _("Row %(row)s already gives this account and period.") % {"row": seen[key]}
-                        ]
+                        "period": [_("Row %(row)s already gives this account and period.") % {"row": first}]
                     },
                 }
             )
             continue
-        seen[key] = row_no
-        good.append(
-            (
-                row_no,
-                Reading(
-                    customer_id=customer_id,
-                    period=clean["period"],
-                    kwh=clean["kwh"],
-                    amount_yuan=clean["amount_yuan"] or ZERO,
-                    max_demand_kw=clean["max_demand_kw"],
-                ),
-            )
+        reading = Reading(
+            customer_id, period, clean["kwh"], clean["amount_yuan"] or ZERO, clean["max_demand_kw"]
         )
+        good.append((row_no, reading))
 
     result.errors.sort(key=lambda e: e["row"])
     result.rejected = len(result.errors)
