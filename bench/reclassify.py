@@ -261,7 +261,10 @@ def measure(*, reset=reset, digest=digest, again: bool = True) -> dict:
     if again:
         second = timed_job()
         figures["job_again"] = second
-        print(f"job again over the same data: {second['seconds']:.2f} s, {second['changed']} changed", flush=True)
+        print(
+            f"job again over the same data: {second['seconds']:.2f} s, {second['changed']} changed",
+            flush=True,
+        )
 
     active = job["examined"]
     figures["customers_per_second"] = round(active / job["seconds"])

@@ -14,7 +14,8 @@ def portfolios_changed() -> None:
 
 
 def consumption_landed() -> None:
-    """A month of consumption landed: queue a reclassification (classification_queued follows)."""
+    """A month of consumption landed: queue a reclassification (classification_queued follows),
+    which writes the customers' annual figures from the new readings, then their tiers."""
     from customers.classification import classification_run_start
     from customers.models import ClassificationRun
 
