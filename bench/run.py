@@ -85,10 +85,12 @@ def build(n: int) -> float:
     call_command("migrate", verbosity=0)
     call_command("seed_demo", customers=n, months=12, verbosity=2 if n >= 50000 else 1)
     with connection.cursor() as cursor:
-        # What autovacuum would have done by the next morning: statistics everywhere, and the
-        # customers' visibility map, which lets the list's count read an index only.
-        cursor.execute("VACUUM ANALYZE customers_customer")
-        cursor.execute("ANALYZE")
+        # What autovacuum would have done by the next morning: statistics and visibility maps
+        # everywhere (the customers' lets the list's count read an index only). Then a checkpoint,
+        # so that the build's dirty pages are not being written out under the measurements: right
+        # after a build COPY measured 46,600 rows/s, on the same data later 78,000-82,000.
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("CHECKPOINT")
     return time.perf_counter() - started
 
 
