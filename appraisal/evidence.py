@@ -35,7 +35,7 @@ from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus
 from managers.models import Assignment
 from training.selectors import training_hours
 from visits.models import FollowUp, FollowUpStatus, TaskStatus, VisitReport, VisitTask
-from visits.selectors import ForecastSummary, forecasts_against_metered
+from visits.selectors import FORECAST_COLUMNS, ForecastSummary, forecasts_against_metered
 
 
 @dataclass(frozen=True)
@@ -179,14 +179,7 @@ def _forecasts(ids, year: int) -> dict[int, dict]:
         task__customer__isnull=False,
         forecast_kwh_12m__isnull=False,
         visited_on__year=year - 1,
-    ).values_list(
-        "pk",
-        "task__customer_id",
-        "task__customer__name",
-        "task__manager_id",
-        "visited_on",
-        "forecast_kwh_12m",
-    )
+    ).values_list(*FORECAST_COLUMNS)
     rows = forecasts_against_metered(list(reports))
     summary = ForecastSummary(rows=rows)
     counts: dict[int, int] = defaultdict(int)

@@ -54,13 +54,9 @@ def parse_period(value) -> dt.date:
     return dt.date(year, month, 1)
 
 
-@functools.lru_cache(maxsize=1024)
-def _period_of_text(text: str) -> dt.date | None:
-    """parse_period of a text, remembered: every row of a batch or a file names one of a few months."""
-    try:
-        return parse_period(text)
-    except ValueError:
-        return None
+# parse_period of a text, remembered: every row of a batch or a file names one of a few months (a
+# text that does not parse raises each time: exceptions are not cached).
+_parse_period_text = functools.lru_cache(maxsize=1024)(parse_period)
 
 
 def parse_decimal(value, *, required: bool, minimum: Decimal | None = Decimal("0"), maximum=None):
@@ -114,8 +110,7 @@ def consumption_clean_row(raw: dict, *, this_month: dt.date) -> tuple[dict, dict
     clean["account_no"] = account_no
     try:
         value = raw.get("period")
-        period = _period_of_text(value) if isinstance(value, str) else None
-        clean["period"] = period if period is not None else parse_period(value)  # raises with the reason
+        clean["period"] = _parse_period_text(value) if isinstance(value, str) else parse_period(value)
         if clean["period"] > this_month:
             errors["period"] = [_("The period is in the future.")]
     except ValueError as exc:
@@ -245,14 +240,14 @@ def consumption_write(records: list[Reading]) -> tuple[int, int]:
     return created, len(records) - created
 
 
-# The readings travel by COPY into a temporary table (dropped at commit), then one INSERT ... SELECT
+# The readings travel by COPY into a temporary table, then one INSERT ... SELECT
 # ... ON CONFLICT upserts them all; RETURNING tells an insert (xmax = 0) from an update, so nothing
 # is counted beforehand. Sending them as arrays instead cost as much again as the database's work:
 # every value adapted to SQL text, one statement per chunk.
 _INCOMING_SQL = """
     CREATE TEMPORARY TABLE consumption_incoming (
         customer_id bigint, period date, kwh numeric, amount_yuan numeric, max_demand_kw numeric
-    ) ON COMMIT DROP"""
+    )"""
 _UPSERT_SQL = """
     WITH written AS (
         INSERT INTO customers_consumptionrecord
@@ -280,7 +275,8 @@ def _upsert_postgresql(records: list[Reading], now) -> int:
             cursor.cursor.copy_from(io.StringIO(text), "consumption_incoming")
         cursor.execute(_UPSERT_SQL, [now, now])
         created = cursor.fetchone()[0]
-        # Dropped now, not only at commit: a caller's outer transaction may write again.
+        # Dropped here, in the transaction that made it: a failure before this point rolls the table
+        # back with the rest, and a caller's outer transaction may write again.
         cursor.execute("DROP TABLE consumption_incoming")
         return created
 

@@ -181,14 +181,7 @@ def forecast_errors(*, user, manager_id: int | None = None, today: dt.date | Non
             forecast_kwh_12m__isnull=False,
             visited_on__lt=add_months(latest_visit_month, 1),
         )
-        .values_list(
-            "pk",
-            "task__customer_id",
-            "task__customer__name",
-            "task__manager_id",
-            "visited_on",
-            "forecast_kwh_12m",
-        )
+        .values_list(*FORECAST_COLUMNS)
         .order_by("visited_on", "pk")
     )
     reports = list(reports)
@@ -197,10 +190,22 @@ def forecast_errors(*, user, manager_id: int | None = None, today: dt.date | Non
     return ForecastSummary(rows=forecasts_against_metered(reports))
 
 
+# What `forecasts_against_metered` reads of each report, in its order: a VisitReport queryset's
+# `.values_list(*FORECAST_COLUMNS)`.
+FORECAST_COLUMNS = (
+    "pk",
+    "task__customer_id",
+    "task__customer__name",
+    "task__manager_id",
+    "visited_on",
+    "forecast_kwh_12m",
+)
+
+
 def forecasts_against_metered(reports) -> list[ForecastRow]:
-    """`reports` as (pk, customer id, customer name, manager id, visited on, forecast) against the
-    12 months metered after each visit month (one query for all). A report whose months are not all
-    metered, or that metered nothing, is left out."""
+    """`reports` as (pk, customer id, customer name, manager id, visited on, forecast), the
+    FORECAST_COLUMNS of each, against the 12 months metered after each visit month (one query for
+    all). A report whose months are not all metered, or that metered nothing, is left out."""
     if not reports:
         return []
     first = add_months(month_start(min(r[4] for r in reports)), 1)
