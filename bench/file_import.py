@@ -14,7 +14,7 @@ from harness import ROOT  # noqa: F401 - sets Django up (DJANGO_SETTINGS_MODULE 
 
 # isort: split
 
-from customers.importing.jobs import import_run
+from customers.imports.jobs import import_run
 
 
 def main() -> None:

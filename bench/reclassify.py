@@ -28,7 +28,8 @@ from harness import arguments, prepare_database, rnd, sql, write_results  # sets
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers.classification import (
+from customers.models import Branch, ClassificationRun, Company, Station, TierPolicy
+from customers.tiering.classification import (
     WORK_MEM,
     _measures_json,
     _rules_case,
@@ -36,7 +37,6 @@ from customers.classification import (
     classification_run_execute,
     threshold_params,
 )
-from customers.models import Branch, ClassificationRun, Company, Station, TierPolicy
 
 # The starting tier: what last month's classification gave, roughly (consumption drifts).
 INITIAL_TIER = f"""CASE

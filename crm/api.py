@@ -8,8 +8,8 @@ from appraisal import api as appraisal_api
 from crm.accounts.api import TokenView
 from crm.common.health import HealthView
 from customers import api as customers_api
-from customers import tier_api
-from customers.import_api import ImportViewSet
+from customers.imports.api import ImportViewSet
+from customers.tiering import api as tier_api
 from managers import api as managers_api
 from training import api as training_api
 from visits import api as visits_api

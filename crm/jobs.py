@@ -16,8 +16,8 @@ def portfolios_changed() -> None:
 def consumption_landed() -> None:
     """A month of consumption landed: queue a reclassification (classification_queued follows),
     which writes the customers' annual figures from the new readings, then their tiers."""
-    from customers.classification import classification_run_start
     from customers.models import ClassificationRun
+    from customers.tiering.classification import classification_run_start
 
     classification_run_start(trigger=ClassificationRun.Trigger.CONSUMPTION)
 
@@ -28,7 +28,7 @@ def classification_queued(*, run_id: int) -> None:
     welcome visit with the new manager, then let every other customer find its manager."""
     from celery import chain
 
-    from customers.classification_tasks import reclassify_customers_task
+    from customers.tiering.tasks import reclassify_customers_task
     from managers.tasks import reassign_after_classification_task, reconcile_assignments_task
     from visits.tasks import visits_after_classification_task
 
@@ -69,9 +69,9 @@ def manager_changed(*, manager_id: int) -> None:
 # and unique constraints stop a chunk being done twice) but wasteful.
 
 SWEEP_GRACE_MINUTES = 10
-CLASSIFY_TASK = "customers.classification_tasks.reclassify_customers_task"
+CLASSIFY_TASK = "customers.tiering.tasks.reclassify_customers_task"
 REASSIGN_TASK = "managers.tasks.reassign_after_classification_task"
-IMPORT_TASK = "customers.import_tasks.import_run_task"
+IMPORT_TASK = "customers.imports.tasks.import_run_task"
 VISIT_RUN_TASK = "visits.tasks.visit_run_task"
 # The scheduled visit jobs record their run only once they start, under a task that takes no id.
 VISIT_JOB_TASKS = {
@@ -176,7 +176,7 @@ def runs_sweep(*, grace_minutes: int = SWEEP_GRACE_MINUTES) -> dict[str, list[in
 def _resend(done: dict[str, list[int]]) -> None:
     from celery import chain
 
-    from customers.import_tasks import import_run_task
+    from customers.imports.tasks import import_run_task
     from managers.tasks import reassign_after_classification_task, reconcile_assignments_task
     from visits.tasks import visit_run_task, visits_after_classification_task
 

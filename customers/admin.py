@@ -31,7 +31,7 @@ from customers.services import (
     customer_validate_location,
 )
 from customers.territories import TERRITORY_MANAGER_ROLE, territory_save
-from customers.tier_services import POLICY_FIELDS, tier_policy_create, tier_policy_validate
+from customers.tiering.services import POLICY_FIELDS, tier_policy_create, tier_policy_validate
 
 
 @admin.register(Company)

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from crm.common import hooks
 from customers.models import Contact, Customer, Status
-from customers.tiering import TierThresholds, decide_customer_tier, thresholds_in_force
+from customers.tiering.rules import TierThresholds, decide_customer_tier, thresholds_in_force
 
 CUSTOMER_FIELDS = (
     "account_no",

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from customers import import_views, tier_views, views
+from customers import views
+from customers.imports import views as import_views
+from customers.tiering import views as tier_views
 
 app_name = "customers"
 

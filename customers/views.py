@@ -18,7 +18,7 @@ from crm.common.templatetags.crm_format import grouped_number
 from customers.charts import consumption_chart
 from customers.forms import CustomerFilterForm
 from customers.models import Customer
-from customers.tiering import thresholds_in_force_column
+from customers.tiering.rules import thresholds_in_force_column
 
 PAGE_SIZE = 50
 CHART_MONTHS = 24

@@ -41,7 +41,7 @@ from customers.models import (
     Tier,
     TransformerDistrict,
 )
-from customers.tiering import decide_tier, thresholds_in_force
+from customers.tiering.rules import decide_tier, thresholds_in_force
 from managers.models import ROLE_FOR_TIER, Assignment, Manager, Role
 
 ASSIGNMENT_REASON = "演示数据初始分配"

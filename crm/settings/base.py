@@ -80,6 +80,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "crm.common.context.navigation",
             ],
+            # Tag libraries of sub-packages, which Django's app discovery does not look into.
+            "libraries": {"tier_tags": "customers.tiering.templatetags.tier_tags"},
         },
     },
 ]
@@ -284,7 +286,7 @@ CELERY_BEAT_SCHEDULE = {
     # Runs left queued or running when Redis lost its queue or a worker died: sent again.
     "sweep-runs": {"task": "crm.jobs.sweep_runs_task", "schedule": 300.0},
     "reclassify-monthly": {
-        "task": "customers.classification_tasks.start_scheduled_reclassification_task",
+        "task": "customers.tiering.tasks.start_scheduled_reclassification_task",
         "schedule": crontab(minute=0, hour=RECLASSIFY_HOUR, day_of_month=RECLASSIFY_DAY_OF_MONTH),
     },
     "reconcile-assignments-hourly": {

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 from werkzeug.test import Client as WsgiClient
 
 from customers.models import ClassificationRun
-from customers.tier_api import KWH_THRESHOLD_MAX
+from customers.tiering.api import KWH_THRESHOLD_MAX
 from tests.crm.test_schema import assert_matches_schema
 from tests.factories import (
     AssignmentFactory,

@@ -9,7 +9,7 @@ from django.utils import timezone, translation
 
 from customers.models import Customer, Tier
 from customers.services import customer_update
-from customers.tier_services import customer_pin_tier, customer_unpin_tier, tier_policy_create
+from customers.tiering.services import customer_pin_tier, customer_unpin_tier, tier_policy_create
 from managers.models import Manager
 from managers.services import assignment_move, assignments_reconcile, manager_save
 from tests.factories import CourseFactory, CustomerFactory, ManagerFactory, UserFactory

@@ -32,8 +32,8 @@ from django.utils import timezone
 
 from crm import jobs
 from crm.celery import app as celery_app
-from customers.classification import classification_run_execute
 from customers.models import ClassificationRun, Customer, Tier, TierChange
+from customers.tiering.classification import classification_run_execute
 from managers.models import Assignment, Role
 from tests.conftest import _fresh_broker_connections
 from tests.customers.tiering_helpers import add_consumption

@@ -16,7 +16,6 @@ from crm.accounts import roles
 from crm.accounts.models import User
 from crm.demo.builders import ASSIGNMENT_REASON
 from crm.demo.logins import DEMO_LOGINS, DEMO_PASSWORD
-from customers.classification import classification_run_execute, classification_run_start
 from customers.models import (
     Branch,
     Category,
@@ -31,7 +30,8 @@ from customers.models import (
     Tier,
     TransformerDistrict,
 )
-from customers.tiering import decide_tier
+from customers.tiering.classification import classification_run_execute, classification_run_start
+from customers.tiering.rules import decide_tier
 from managers.models import ROLE_FOR_TIER, Assignment, Manager, Role
 
 CUSTOMERS = 300

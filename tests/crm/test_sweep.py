@@ -119,7 +119,7 @@ def test_a_second_sweep_sends_nothing_again(world, nothing_held, monkeypatch):
 def test_a_finished_run_that_lost_the_rest_of_its_chain_is_reassigned(vip_to_be, nothing_held):
     # Given a run that classified customer A as VIP, and then Redis lost the reassignment step
     run = ClassificationRun.objects.create(trigger=ClassificationRun.Trigger.MANUAL)
-    from customers.classification import classification_run_execute
+    from customers.tiering.classification import classification_run_execute
 
     classification_run_execute(run_id=run.pk)
     ClassificationRun.objects.filter(pk=run.pk).update(updated_at=LONG_AGO)

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from customers.models import ConsumptionRecord, Customer, Importance, Tier, TierChange, TierPolicy
-from customers.tiering import TierThresholds, decide_tier
+from customers.tiering.rules import TierThresholds, decide_tier
 from tests.customers.tiering_helpers import add_consumption, reclassify
 from tests.factories import CommunityFactory, CustomerFactory
 

@@ -8,14 +8,14 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers import classification
-from customers.classification import (
+from customers.models import ClassificationRun, Customer, Importance, Tier, TierChange
+from customers.tiering import classification
+from customers.tiering.classification import (
     RunBusy,
     classification_run_execute,
     classification_run_start,
 )
-from customers.classification_tasks import reclassify_customers_task
-from customers.models import ClassificationRun, Customer, Importance, Tier, TierChange
+from customers.tiering.tasks import reclassify_customers_task
 from tests.customers.tiering_helpers import add_consumption, reclassify
 from tests.factories import CommunityFactory, CustomerFactory
 
@@ -184,7 +184,7 @@ def test_consumption_landing_queues_a_reclassification_that_classifies_and_reass
 
 
 def test_beat_queues_a_scheduled_run_on_the_configured_day(settings):
-    from customers.classification_tasks import start_scheduled_reclassification_task
+    from customers.tiering.tasks import start_scheduled_reclassification_task
 
     schedule = settings.CELERY_BEAT_SCHEDULE["reclassify-monthly"]
     assert schedule["task"] == start_scheduled_reclassification_task.name

@@ -3,8 +3,8 @@
 import pytest
 from django.core.files.base import ContentFile
 
-from customers.import_tasks import import_run_task
-from customers.importing.jobs import import_create, import_run
+from customers.imports.jobs import import_create, import_run
+from customers.imports.tasks import import_run_task
 from customers.models import ConsumptionRecord, Customer, ImportJob, ImportRejection
 from tests.customers.import_files import (
     CONSUMPTION_HEADER,
@@ -105,7 +105,7 @@ def test_a_database_error_on_the_last_retry_fails_the_job(world, monkeypatch):
     # Given a database that refuses every write of the import
     from django.db import OperationalError
 
-    import customers.importing.jobs as jobs
+    import customers.imports.jobs as jobs
 
     def refuse(*args, **kwargs):
         raise OperationalError("database is locked")
@@ -180,7 +180,7 @@ def record_hook(**kwargs):
 
 
 def test_a_file_beyond_the_row_limit_fails_without_writing(world, monkeypatch):
-    import customers.importing.jobs as jobs
+    import customers.imports.jobs as jobs
 
     monkeypatch.setattr(jobs, "MAX_ROWS", 3)
     rows = [customer_row(f"39004000{n:02d}", station=world.station_a.code) for n in range(5)]

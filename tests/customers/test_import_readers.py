@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from customers.importing import values
-from customers.importing.columns import find_columns, map_header
-from customers.importing.errors import ImportFileError
-from customers.importing.readers import ExcelError, open_table
+from customers.imports import values
+from customers.imports.columns import find_columns, map_header
+from customers.imports.errors import ImportFileError
+from customers.imports.readers import ExcelError, open_table
 from tests.customers.import_files import xlsx_bytes
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import translation
 
 from customers.models import Importance, Tier, TierChange
-from customers.tiering import TierThresholds, decide_tier, explain_change
+from customers.tiering.rules import TierThresholds, decide_tier, explain_change
 
 
 @pytest.fixture(autouse=True)

@@ -125,7 +125,7 @@ def test_tier_history_offers_the_pin_form_to_supervisors_only(world, rf):
 
 # ---------------------------------------------------------------- the thresholds read with the customer
 def _carried(pk):
-    from customers.tiering import thresholds_from_column, thresholds_in_force_column
+    from customers.tiering.rules import thresholds_from_column, thresholds_in_force_column
 
     value = Customer.objects.annotate(thresholds_in_force=thresholds_in_force_column()).get(pk=pk)
     return thresholds_from_column(value.thresholds_in_force)
@@ -135,7 +135,7 @@ def test_the_thresholds_read_with_the_customer_are_those_in_force_exactly(world)
     import datetime as dt
 
     from customers.models import TierPolicy
-    from customers.tiering import thresholds_in_force
+    from customers.tiering.rules import thresholds_in_force
 
     top = TierPolicy.objects.order_by("-version").values_list("version", flat=True).first() or 0
     TierPolicy.objects.create(  # an older version, and the newer one in force with odd decimals
@@ -160,7 +160,7 @@ def test_the_thresholds_read_with_the_customer_are_those_in_force_exactly(world)
 
 def test_with_no_policy_in_force_the_customer_carries_the_defaults(world):
     from customers.models import TierPolicy
-    from customers.tiering import TierThresholds
+    from customers.tiering.rules import TierThresholds
 
     TierPolicy.objects.all().delete()
     assert _carried(world.customer_a.pk) == TierThresholds.default()

@@ -4,8 +4,8 @@ reclassification to the end in-process."""
 import datetime as dt
 from decimal import ROUND_DOWN, Decimal
 
-from customers.classification import classification_run_execute
 from customers.models import ClassificationRun, ConsumptionRecord
+from customers.tiering.classification import classification_run_execute
 
 LATEST = dt.date(2026, 9, 1)
 

@@ -3,7 +3,7 @@
 A run walks the customers in primary-key chunks. Each chunk is one transaction that
 1. measures every active, unpinned customer of the chunk from its consumption records (trailing 12
    months up to its latest period, annualised when fewer months exist),
-2. applies the rules of customers/tiering.py in order, with hysteresis on the way down,
+2. applies the rules of customers/tiering/rules.py in order, with hysteresis on the way down,
 3. writes the tier (and keeps `annual_consumption_kwh` / `latest_period` current) only where
    something differs, and a TierChange row only where the tier differs,
 4. adds the chunk's counts to the run and moves the run's cursor (`last_pk`) past the chunk.
@@ -26,8 +26,8 @@ from django.utils.translation import gettext as _
 
 from crm.common import hooks
 from customers.models import ClassificationRun, Customer, TierPolicy
-from customers.tier_services import NOT_PINNED
-from customers.tiering import RULES, TIER_RANK, TierThresholds, keeps_margin, tier_of_rule
+from customers.tiering.rules import RULES, TIER_RANK, TierThresholds, keeps_margin, tier_of_rule
+from customers.tiering.services import NOT_PINNED
 
 State = ClassificationRun.State
 WORK_MEM = "64MB"

@@ -4,13 +4,13 @@ from django import template
 from django.utils.translation import gettext as _
 
 from customers.models import Tier
-from customers.tier_services import can_pin
-from customers.tiering import (
+from customers.tiering.rules import (
     decide_customer_tier,
     explain_change,
     thresholds_from_column,
     thresholds_in_force,
 )
+from customers.tiering.services import can_pin
 
 register = template.Library()
 

@@ -7,10 +7,10 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from customers.importing.errors import ImportFileError
-from customers.importing.examples import example_csv
-from customers.importing.forms import ImportForm
-from customers.importing.jobs import (
+from customers.imports.errors import ImportFileError
+from customers.imports.examples import example_csv
+from customers.imports.forms import ImportForm
+from customers.imports.jobs import (
     import_create,
     import_jobs_visible_to,
     import_kind_allowed,

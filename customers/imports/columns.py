@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from customers.importing.errors import ImportFileError
-from customers.importing.readers import ExcelError, as_text
+from customers.imports.errors import ImportFileError
+from customers.imports.readers import ExcelError, as_text
 from customers.models import ConsumptionRecord, Customer, ImportJob
 
 CUSTOMER_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -12,7 +12,7 @@ from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
 from crm.common import hooks
 from crm.common.audit import history_record
 from customers.models import Customer, Tier, TierChange, TierPolicy
-from customers.tiering import PIN_RULE
+from customers.tiering.rules import PIN_RULE
 
 POLICY_FIELDS = (
     "effective_from",

@@ -17,7 +17,7 @@ from pathlib import PurePath
 
 from django.utils.translation import gettext as _
 
-from customers.importing.errors import ImportFileError
+from customers.imports.errors import ImportFileError
 
 CSV_EXTENSIONS = {".csv", ".txt", ".tsv"}
 XLSX_EXTENSIONS = {".xlsx", ".xlsm"}

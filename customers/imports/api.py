@@ -10,8 +10,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from customers.importing.errors import ImportFileError
-from customers.importing.jobs import (
+from customers.imports.errors import ImportFileError
+from customers.imports.jobs import (
     import_create,
     import_jobs_visible_to,
     import_kind_allowed,

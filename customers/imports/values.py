@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from customers.consumption import parse_decimal
-from customers.importing.readers import as_text
+from customers.imports.readers import as_text
 from customers.models import Category, Importance, Status
 
 MAX_VOLTAGE_KV = Decimal("1000")  # the highest AC transmission voltage in service is 1000 kV

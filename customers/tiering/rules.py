@@ -1,7 +1,7 @@
 """The tiering rules of domain.md for one customer, in plain Python.
 
 Used when a single customer is created or edited, to explain a recorded change in plain words, and
-as the reference the set-based reclassification (customers/classification.py) must agree with.
+as the reference the set-based reclassification (customers/tiering/classification.py) must agree with.
 Thresholds are data: a TierPolicy version, or TierThresholds.default()."""
 
 import json

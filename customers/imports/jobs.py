@@ -17,12 +17,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.common.scopes import scope_for
-from customers.importing.columns import ColumnMap, find_columns
-from customers.importing.consumption_rows import ConsumptionImporter
-from customers.importing.customer_rows import CustomerImporter
-from customers.importing.errors import ImportFileError
-from customers.importing.readers import open_table
-from customers.importing.rows import source_rows
+from customers.imports.columns import ColumnMap, find_columns
+from customers.imports.consumption_rows import ConsumptionImporter
+from customers.imports.customer_rows import CustomerImporter
+from customers.imports.errors import ImportFileError
+from customers.imports.readers import open_table
+from customers.imports.rows import source_rows
 from customers.models import ImportJob, ImportRejection
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def import_create(*, upload, kind: str, partial: bool, by) -> ImportJob:
     )
     if count <= inline_max:
         return import_run(job_id=job.pk)
-    from customers.import_tasks import import_run_task
+    from customers.imports.tasks import import_run_task
 
     language = translation.get_language()
     transaction.on_commit(lambda: import_run_task.delay(job.pk, language))

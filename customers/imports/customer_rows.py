@@ -14,14 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.common import hooks
-from customers.importing import values as parse
-from customers.importing.columns import ColumnMap
-from customers.importing.errors import ImportFileError
-from customers.importing.readers import as_text
-from customers.importing.rows import Rejection, SourceRow, rejections_for, with_cell_notes
+from customers.imports import values as parse
+from customers.imports.columns import ColumnMap
+from customers.imports.errors import ImportFileError
+from customers.imports.readers import as_text
+from customers.imports.rows import Rejection, SourceRow, rejections_for, with_cell_notes
 from customers.models import Community, Customer, Station, TransformerDistrict
 from customers.services import customer_initial_tier, customer_validate_location
-from customers.tiering import thresholds_in_force
+from customers.tiering.rules import thresholds_in_force
 
 CHUNK = 1000
 LOCATION_FIELDS = ("station", "community", "transformer_district")

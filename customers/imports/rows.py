@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from customers.importing.columns import ColumnMap
-from customers.importing.readers import FORMULA_WITHOUT_RESULT, MERGED, ExcelError, Table
+from customers.imports.columns import ColumnMap
+from customers.imports.readers import FORMULA_WITHOUT_RESULT, MERGED, ExcelError, Table
 
 
 @dataclass

@@ -8,13 +8,13 @@ import traceback
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from customers.classification import (
+from customers.models import ClassificationRun
+from customers.tiering.classification import (
     RunBusy,
     classification_run_execute,
     classification_run_fail,
     classification_run_start,
 )
-from customers.models import ClassificationRun
 
 BUSY_RETRY_SECONDS = 30
 TRANSIENT_RETRIES = 5

@@ -11,10 +11,10 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customers.classification import classification_run_start
 from customers.models import ClassificationRun, Customer, Tier, TierChange, TierPolicy
-from customers.tier_services import can_pin, customer_pin_tier, customer_unpin_tier, tier_policy_create
-from customers.tiering import explain_change
+from customers.tiering.classification import classification_run_start
+from customers.tiering.rules import explain_change
+from customers.tiering.services import can_pin, customer_pin_tier, customer_unpin_tier, tier_policy_create
 
 
 class CanViewCustomers(BasePermission):

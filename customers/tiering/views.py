@@ -12,10 +12,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from customers.classification import classification_run_start
 from customers.models import ClassificationRun, Customer, Tier, TierChange
-from customers.tier_services import can_pin, customer_pin_tier, customer_unpin_tier
-from customers.tiering import explain_change
+from customers.tiering.classification import classification_run_start
+from customers.tiering.rules import explain_change
+from customers.tiering.services import can_pin, customer_pin_tier, customer_unpin_tier
 
 PAGE_SIZE = 50
 TIER_LABELS = dict(Tier.choices)

@@ -4,9 +4,9 @@ before anything is written, then one consumption_write."""
 from collections.abc import Iterable
 
 from customers.consumption import consumption_check, consumption_write
-from customers.importing.columns import ColumnMap
-from customers.importing.readers import as_text
-from customers.importing.rows import Rejection, SourceRow, rejections_for, with_cell_notes
+from customers.imports.columns import ColumnMap
+from customers.imports.readers import as_text
+from customers.imports.rows import Rejection, SourceRow, rejections_for, with_cell_notes
 from customers.models import Customer
 
 

@@ -5,7 +5,7 @@ from django.db import DatabaseError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from customers.importing.jobs import import_fail, import_run
+from customers.imports.jobs import import_fail, import_run
 
 __all__ = ["import_run_task"]
 

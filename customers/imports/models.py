@@ -1,0 +1,63 @@
+"""The import jobs and their rejected rows (re-exported by `customers.models`: app label `customers`)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crm.common.models import TimeStampedModel
+
+
+class ImportJob(TimeStampedModel):
+    """One uploaded file of customers or consumption and what became of each row."""
+
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        CONSUMPTION = "consumption", _("Consumption")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        REJECTED = "rejected", _("Rejected: nothing was written")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    partial = models.BooleanField(_("partial import"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL
+    )
+    status = models.CharField(_("status"), max_length=20, choices=State.choices, default=State.QUEUED)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.original_name}"
+
+
+class ImportRejection(models.Model):
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
+    row_number = models.PositiveIntegerField(_("row"))
+    account_no = models.CharField(_("account number"), max_length=100, blank=True)
+    field = models.CharField(_("field"), max_length=50, blank=True)
+    message = models.TextField(_("reason"))
+
+    class Meta:
+        ordering = ["job", "row_number", "id"]
+        verbose_name = _("rejected row")
+        verbose_name_plural = _("rejected rows")
+
+    def __str__(self) -> str:
+        return f"{self.row_number}: {self.message}"
