@@ -10,17 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from crm.common.admin import ReadOnlyAdmin, register_remaining
 from customers.models import (
     Branch,
-    ClassificationRun,
     Community,
     Company,
     ConsumptionRecord,
     Contact,
     Customer,
-    ImportJob,
-    ImportRejection,
     Station,
-    TierChange,
-    TierPolicy,
     TransformerDistrict,
 )
 from customers.services import (
@@ -31,7 +26,6 @@ from customers.services import (
     customer_validate_location,
 )
 from customers.territories import TERRITORY_MANAGER_ROLE, territory_save
-from customers.tiering.services import POLICY_FIELDS, tier_policy_create, tier_policy_validate
 
 
 @admin.register(Company)
@@ -175,129 +169,9 @@ class ConsumptionRecordAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-class ImportRejectionInline(admin.TabularInline):
-    model = ImportRejection
-    fields = ["row_number", "account_no", "field", "message"]
-    readonly_fields = fields
-    can_delete = False
-    max_num = 0
-    extra = 0
-
-    def get_queryset(self, request):
-        return super().get_queryset(request)[:200]
-
-
-@admin.register(ImportJob)
-class ImportJobAdmin(ReadOnlyAdmin):
-    list_display = [
-        "original_name",
-        "kind",
-        "status",
-        "total_rows",
-        "created_count",
-        "updated_count",
-        "rejected_count",
-        "created_by",
-        "created_at",
-    ]
-    list_filter = ["kind", "status", "partial"]
-    search_fields = ["original_name"]
-    list_select_related = ["created_by"]
-    date_hierarchy = "created_at"
-
-
-@admin.register(ImportRejection)
-class ImportRejectionAdmin(ReadOnlyAdmin):
-    list_display = ["job", "row_number", "account_no", "field", "message"]
-    search_fields = ["account_no", "message"]
-    list_select_related = ["job"]
-    raw_id_fields = ["job"]
-
-
-class TierPolicyForm(forms.ModelForm):
-    class Meta:
-        model = TierPolicy
-        fields = POLICY_FIELDS
-
-    def _post_clean(self):
-        super()._post_clean()
-        try:
-            tier_policy_validate(self.instance)
-        except ValidationError as error:
-            self._update_errors(error)
-
-
-@admin.register(TierPolicy)
-class TierPolicyAdmin(admin.ModelAdmin):
-    """Thresholds are versioned: an administrator adds a new version (prefilled with the newest
-    one's values) and never edits one that runs and tier changes have recorded."""
-
-    form = TierPolicyForm
-    list_display = [
-        "version",
-        "effective_from",
-        "vip_kwh",
-        "vip_voltage_kv",
-        "key_capacity_kva",
-        "key_kwh",
-        "key_voltage_kv",
-        "hysteresis_pct",
-        "created_by",
-        "created_at",
-    ]
-    list_select_related = ["created_by"]
-    search_fields = ["note"]
-    date_hierarchy = "effective_from"
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def get_changeform_initial_data(self, request):
-        newest = TierPolicy.objects.order_by("-version").first()
-        initial = {name: getattr(newest, name) for name in POLICY_FIELDS} if newest else {}
-        initial["note"] = ""
-        return {**initial, **super().get_changeform_initial_data(request)}
-
-    def save_model(self, request, obj, form, change):
-        created = tier_policy_create(
-            by=request.user, **{name: form.cleaned_data[name] for name in POLICY_FIELDS}
-        )
-        obj.pk, obj.version = created.pk, created.version
-
-
-@admin.register(ClassificationRun)
-class ClassificationRunAdmin(ReadOnlyAdmin):
-    """Runs are started from the tiering pages or the API and written by the job."""
-
-    list_display = [
-        "id",
-        "trigger",
-        "status",
-        "policy",
-        "examined",
-        "changed",
-        "pinned",
-        "started_at",
-        "finished_at",
-    ]
-    list_filter = ["status", "trigger"]
-    list_select_related = ["policy"]
-    raw_id_fields = ["started_by", "policy"]
-    date_hierarchy = "created_at"
-
-
-@admin.register(TierChange)
-class TierChangeAdmin(ReadOnlyAdmin):
-    list_display = ["customer", "old_tier", "new_tier", "rule", "at", "run", "by"]
-    list_filter = ["new_tier", "old_tier", "rule"]
-    search_fields = ["customer__account_no", "customer__name"]
-    list_select_related = ["customer", "run", "by"]
-    raw_id_fields = ["customer", "policy", "run", "by"]
-    date_hierarchy = "at"
-    show_full_result_count = False
-
+# The sub-packages' admins register themselves when imported; Django's autodiscovery imports only
+# this module.
+from customers.imports import admin as _imports_admin  # noqa: E402, F401
+from customers.tiering import admin as _tiering_admin  # noqa: E402, F401
 
 register_remaining("customers")
