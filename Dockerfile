@@ -14,23 +14,23 @@ WORKDIR /app
 RUN groupadd --system crm \
     && useradd --system --gid crm --create-home --home-dir /home/crm --shell /usr/sbin/nologin crm
 
-# The dependencies first, read from pyproject.toml alone, so that a change of code reuses this layer.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# The dependencies first, from the runtime lock alone (`make lock`: the versions CI ran, with their
+# hashes), so that a change of code reuses this layer.
+COPY requirements.txt ./
+RUN pip install --require-hashes -r requirements.txt
 
-# Then the project, installed in place: settings find templates/ and locale/ beside the code.
+# Then the project, installed in place and without dependencies (all come from the lock):
+# settings find templates/ and locale/ beside the code.
 COPY . .
-# A throwaway key for the build steps only: production settings refuse to start without a key,
-# and the real one comes from the environment at run time.
+# A throwaway key and Redis address for the build steps only (neither is used by them): production
+# settings refuse to start without either, and the real ones come from the environment at run time.
 ARG BUILD_SECRET_KEY=build-only-not-a-secret-used-for-collectstatic-0123456789
+ARG BUILD_REDIS_URL=redis://build-only.invalid:6379/0
 RUN pip install --no-deps -e . \
-    && DJANGO_SECRET_KEY="$BUILD_SECRET_KEY" python manage.py collectstatic --noinput \
+    && DJANGO_SECRET_KEY="$BUILD_SECRET_KEY" REDIS_URL="$BUILD_REDIS_URL" python manage.py collectstatic --noinput \
     && if [ -n "$(find locale -name '*.po' 2>/dev/null)" ]; then \
          apt-get update && apt-get install -y --no-install-recommends gettext \
-         && DJANGO_SECRET_KEY="$BUILD_SECRET_KEY" python manage.py compilemessages \
+         && DJANGO_SECRET_KEY="$BUILD_SECRET_KEY" REDIS_URL="$BUILD_REDIS_URL" python manage.py compilemessages \
          && apt-get purge -y gettext && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*; \
        fi \
     && rm -rf var \

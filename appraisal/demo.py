@@ -172,14 +172,9 @@ def seed_appraisal_demo(*, seed: int = DEFAULT_SEED, until: dt.date | None = Non
     }
 
 
-def seed_demo(*, seed: int, until: dt.date | None = None, stdout=None) -> None:
-    """The entry point `manage.py seed_demo` calls for each app's demo data."""
-    counts = seed_appraisal_demo(seed=seed, until=until)
-    if stdout is not None:
-        stdout.write(
-            _(
-                "Appraisal %(year)s: %(appraisals)s appraisals opened; %(scores)s score sheets entered, "
-                "%(review)s under review, %(finalized)s finalized."
-            )
-            % counts
-        )
+def seed_demo(*, seed: int, until: dt.date | None = None) -> str:
+    """The entry point `manage.py seed_demo` calls for each app's demo data: what it made, in a line."""
+    return _(
+        "Appraisal %(year)s: %(appraisals)s appraisals opened; %(scores)s score sheets entered, "
+        "%(review)s under review, %(finalized)s finalized."
+    ) % seed_appraisal_demo(seed=seed, until=until)

@@ -7,8 +7,15 @@ bulk update; the number of queries does not depend on the size of the team. A fi
 is read-only and keeps the evidence it was finalized with.
 
 What each number counts:
+- which visits: every figure below drawn from visits (visits, satisfaction, completeness, forecast
+  error, follow-ups) counts only the visits the manager could not arrange: scheduled, care and
+  welcome (every kind but ad hoc). An ad hoc visit is made by the manager, to whom and when they
+  choose, due when they like and rated by themselves, so counting it would let a manager raise
+  their own rates. Ad hoc visits have figures of their own (`ad_hoc_*`, in no rate), shown on the
+  lines of the criteria, so raters see how many were left out;
 - visits: tasks of the manager due in the year up to the day of computation (cancelled ones left
-  out); on time = done with a report dated on or before the due date;
+  out); on time = done with a report dated on or before the due date (visits.reports bounds how
+  far back a report may be dated);
 - satisfaction and report completeness: the manager's visit reports dated in the year; complete =
   needs filled and a 12-month forecast given;
 - customers and capacity gained: distinct customers whose assignment to the manager started in the
@@ -34,7 +41,7 @@ from django.utils.translation import pgettext_lazy
 from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus
 from managers.models import Assignment
 from training.selectors import training_hours
-from visits.models import FollowUp, FollowUpStatus, TaskStatus, VisitReport, VisitTask
+from visits.models import FollowUp, FollowUpStatus, Kind, TaskStatus, VisitReport, VisitTask
 from visits.selectors import FORECAST_COLUMNS, ForecastSummary, forecasts_against_metered
 
 
@@ -62,13 +69,17 @@ METRICS = [
     Metric("follow_ups_closed", _("Follow-up actions closed"), "", 0),
     Metric("follow_ups_closed_share", _("Share of follow-ups closed"), "%", 1),
     Metric("training_hours", _("Training hours"), "h", 1),
+    # Ad hoc visits, left out of the figures above and shown apart (the module's docstring).
+    Metric("ad_hoc_visits", _("Not counted: self-arranged ad hoc visits"), "", 0),
+    Metric("ad_hoc_reports", _("Not counted: reports of self-arranged ad hoc visits"), "", 0),
+    Metric("ad_hoc_satisfaction_mean", _("Mean satisfaction of ad hoc visits (not scored)"), "", 2),
 ]
 METRIC_BY_KEY = {metric.key: metric for metric in METRICS}
 
 # The evidence shown beside each default criterion; training hours are shown apart, unscored.
 EVIDENCE_FOR_CRITERION = {
-    "plan_completion": ["on_time_rate", "visits_on_time", "visits_due"],
-    "satisfaction": ["satisfaction_mean", "reports"],
+    "plan_completion": ["on_time_rate", "visits_on_time", "visits_due", "ad_hoc_visits"],
+    "satisfaction": ["satisfaction_mean", "reports", "ad_hoc_reports", "ad_hoc_satisfaction_mean"],
     "market_expansion": ["customers_gained", "capacity_gained_kva"],
     "info_feedback": ["reports_complete_share", "forecast_mape", "forecasts_checked"],
     "collaboration": ["follow_ups_closed_share", "follow_ups_closed", "follow_ups_raised"],
@@ -93,14 +104,22 @@ def _aware(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
+# The visits the manager arranged themselves, and (negated) those the jobs made for them.
+AD_HOC = Q(kind=Kind.AD_HOC)
+REPORT_AD_HOC = Q(task__kind=Kind.AD_HOC)
+
+
 def _visits(ids, start: dt.date, end: dt.date) -> dict[int, dict]:
     rows = (
         VisitTask.objects.filter(manager_id__in=ids, due_date__range=(start, end))
         .exclude(status=TaskStatus.CANCELLED)
         .values("manager_id")
         .annotate(
-            due=Count("id"),
-            on_time=Count("id", filter=Q(status=TaskStatus.DONE, report__visited_on__lte=F("due_date"))),
+            due=Count("id", filter=~AD_HOC),
+            on_time=Count(
+                "id", filter=~AD_HOC & Q(status=TaskStatus.DONE, report__visited_on__lte=F("due_date"))
+            ),
+            ad_hoc=Count("id", filter=AD_HOC),
         )
         .order_by()
     )
@@ -109,6 +128,7 @@ def _visits(ids, start: dt.date, end: dt.date) -> dict[int, dict]:
             "visits_due": r["due"],
             "visits_on_time": r["on_time"],
             "on_time_rate": _share(r["on_time"], r["due"]),
+            "ad_hoc_visits": r["ad_hoc"],
         }
         for r in rows
     }
@@ -119,17 +139,21 @@ def _reports(ids, start: dt.date, end: dt.date) -> dict[int, dict]:
         VisitReport.objects.filter(task__manager_id__in=ids, visited_on__range=(start, end))
         .values("task__manager_id")
         .annotate(
-            n=Count("id"),
-            satisfaction=Avg("satisfaction"),
-            complete=Count("id", filter=~Q(needs="") & Q(forecast_kwh_12m__isnull=False)),
+            n=Count("id", filter=~REPORT_AD_HOC),
+            mean=Avg("satisfaction", filter=~REPORT_AD_HOC),
+            complete=Count("id", filter=~REPORT_AD_HOC & ~Q(needs="") & Q(forecast_kwh_12m__isnull=False)),
+            ad_hoc=Count("id", filter=REPORT_AD_HOC),
+            ad_hoc_mean=Avg("satisfaction", filter=REPORT_AD_HOC),
         )
         .order_by()
     )
     return {
         r["task__manager_id"]: {
             "reports": r["n"],
-            "satisfaction_mean": r["satisfaction"],
+            "satisfaction_mean": r["mean"],
             "reports_complete_share": _share(r["complete"], r["n"]),
+            "ad_hoc_reports": r["ad_hoc"],
+            "ad_hoc_satisfaction_mean": r["ad_hoc_mean"],
         }
         for r in rows
     }
@@ -138,6 +162,7 @@ def _reports(ids, start: dt.date, end: dt.date) -> dict[int, dict]:
 def _follow_ups(ids, start: dt.date, end: dt.date) -> dict[int, dict]:
     rows = (
         FollowUp.objects.filter(report__task__manager_id__in=ids, report__visited_on__range=(start, end))
+        .exclude(report__task__kind=Kind.AD_HOC)
         .values("report__task__manager_id")
         .annotate(n=Count("id"), closed=Count("id", filter=Q(status=FollowUpStatus.CLOSED)))
         .order_by()
@@ -174,12 +199,16 @@ def _gains(ids, year: int) -> dict[int, dict]:
 def _forecasts(ids, year: int) -> dict[int, dict]:
     """Forecasts made in `year - 1` on customers, against the 12 metered months after the visit
     month (the last of which falls in `year`). Two queries."""
-    reports = VisitReport.objects.filter(
-        task__manager_id__in=ids,
-        task__customer__isnull=False,
-        forecast_kwh_12m__isnull=False,
-        visited_on__year=year - 1,
-    ).values_list(*FORECAST_COLUMNS)
+    reports = (
+        VisitReport.objects.filter(
+            task__manager_id__in=ids,
+            task__customer__isnull=False,
+            forecast_kwh_12m__isnull=False,
+            visited_on__year=year - 1,
+        )
+        .exclude(REPORT_AD_HOC)
+        .values_list(*FORECAST_COLUMNS)
+    )
     rows = forecasts_against_metered(list(reports))
     summary = ForecastSummary(rows=rows)
     counts: dict[int, int] = defaultdict(int)

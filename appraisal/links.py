@@ -1,10 +1,12 @@
 """Signed links for customer representatives, who score without an account.
 
 A token is `django.core.signing` over {rater id, appraisal id, version}, salted for this purpose
-only. The version is the seat's `link_expires_at` as a timestamp: re-issuing a seat's link sets a new
-expiry, so every older link of that seat stops working. The expiry itself is read from the
-database (not from the token), so an administrator can shorten or extend it; a seat whose
-representative has submitted a full set of scores (`submitted_at`) is spent.
+only, and carries no expiry of its own. The version is the seat's `link_expires_at` as a timestamp:
+re-issuing a seat's link (`services.panel_reissue_link`) sets a new expiry, so every older link of
+that seat stops working. The expiry is read from the database, but any change to it changes the
+version too: a link cannot be extended or shortened in place (the admin shows the field read-only),
+only re-issued. A seat whose representative has submitted a full set of scores (`submitted_at`) is
+spent until its link is re-issued.
 
 The page lives at `reverse("appraisal:representative", args=[token])`."""
 
@@ -76,7 +78,10 @@ def rater_for_token(token: str) -> Rater:
 
 
 def check_link_usable(rater: Rater) -> None:
-    """The same rules for a seat already loaded (the service re-checks under its row lock)."""
+    """What may have changed since `rater_for_token` let the representative in, re-checked by
+    `services.scores_save` under the seat's row lock: the seat is spent, or its link has expired (a
+    seat with no expiry counts as expired here). The signature and version are the token's, checked
+    by `rater_for_token` only; the appraisal's status the service checks itself."""
     if rater.submitted_at is not None:
         raise LinkUsed
     if rater.link_expires_at is None or timezone.now() >= rater.link_expires_at:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, QuerySet
 
 from appraisal import scoring
 from appraisal.models import Appraisal, AppraisalCycle, Criterion, Rater, Score
@@ -145,9 +145,3 @@ def panel_for(
     raters = list(appraisal.raters.select_related("user").order_by("kind", "pk"))
     scores = list(Score.objects.filter(rater__appraisal=appraisal))
     return _panel_rows(appraisal, raters, scores, criteria)
-
-
-def appraisals_with_panel(queryset: QuerySet[Appraisal]) -> QuerySet[Appraisal]:
-    return queryset.prefetch_related(
-        Prefetch("raters", queryset=Rater.objects.select_related("user").order_by("kind", "pk"))
-    )

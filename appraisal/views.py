@@ -35,9 +35,9 @@ from appraisal.links import LinkClosed, LinkError, LinkExpired, LinkUsed, link_t
 from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus, CycleStatus, RaterKind
 from appraisal.scoring import DEFAULT_CRITERIA, DEFAULT_RATER_WEIGHTS, REWARD_FOR_GRADE
 from appraisal.selectors import criteria_of, review_appraisals, review_rows
-from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
+from crm.accounts.roles import ADMINISTRATOR, leads_a_team, roles_of
 from crm.common.errors import Conflict
-from customers.views import paginate
+from crm.common.paging import paginate
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REVIEW_PAGE_SIZE = 50
@@ -45,10 +45,6 @@ REVIEW_PAGE_SIZE = 50
 
 def _is_admin(user) -> bool:
     return ADMINISTRATOR in roles_of(user)
-
-
-def _leads_a_team(user) -> bool:
-    return bool(roles_of(user) & {SUPERVISOR, ADMINISTRATOR})
 
 
 def _errors_into(form, exc: ValidationError) -> None:
@@ -107,7 +103,7 @@ def cycles(request):
             "form": form,
             "formset": formset,
             "is_admin": is_admin,
-            "leads_a_team": _leads_a_team(request.user),
+            "leads_a_team": leads_a_team(request.user),
             "seats": page_data.seats_of(request.user),
             "own": page_data.own_finalized(request.user),
         },
@@ -184,7 +180,7 @@ def cycle_page(request, pk: int):
             "formset": formset,
             "editable": editable,
             "can_open": editable,
-            "leads_a_team": _leads_a_team(request.user),
+            "leads_a_team": leads_a_team(request.user),
         },
         status=status,
     )
@@ -211,7 +207,7 @@ def cycle_open(request, pk: int):
 
 # ---------------------------------------------------------------- review
 def _cycle_of_year(request, year: int) -> AppraisalCycle:
-    if not _leads_a_team(request.user):
+    if not leads_a_team(request.user):
         raise PermissionDenied
     return get_object_or_404(AppraisalCycle.objects.visible_to(request.user), year=year)
 
@@ -429,17 +425,28 @@ def panel_add(request, pk: int):
     )
 
 
-@login_required
-@require_POST
-def panel_remove(request, pk: int, rater: int):
+def _on_seat(request, pk: int, rater: int, act, done, **seat_filter):
+    """One step on one seat of a managed appraisal's panel; `done` words the message from the seat."""
     appraisal = _managed(request, pk)
-    seat = get_object_or_404(appraisal.raters.select_related("user"), pk=rater)
+    seat = get_object_or_404(appraisal.raters.select_related("user"), pk=rater, **seat_filter)
     return _apply(
         request,
         appraisal,
-        lambda: services.panel_remove(rater=seat, by=request.user),
-        done=_("%(name)s removed from the panel.") % {"name": seat.display_name},
+        lambda: act(rater=seat, by=request.user),
+        done=done(seat),
         anchor="#panel",
+    )
+
+
+@login_required
+@require_POST
+def panel_remove(request, pk: int, rater: int):
+    return _on_seat(
+        request,
+        pk,
+        rater,
+        services.panel_remove,
+        lambda seat: _("%(name)s removed from the panel.") % {"name": seat.display_name},
     )
 
 
@@ -447,14 +454,15 @@ def panel_remove(request, pk: int, rater: int):
 @require_POST
 def panel_new_link(request, pk: int, rater: int):
     """A new link for a representative (lost or expired); every older link of the seat stops working."""
-    appraisal = _managed(request, pk)
-    seat = get_object_or_404(appraisal.raters, pk=rater, kind=RaterKind.CUSTOMER_REPRESENTATIVE)
-    return _apply(
+    return _on_seat(
         request,
-        appraisal,
-        lambda: services.panel_reissue_link(rater=seat, by=request.user),
-        done=_("A new link for %(name)s: copy it below; the old one no longer works.") % {"name": seat.name},
-        anchor="#panel",
+        pk,
+        rater,
+        services.panel_reissue_link,
+        lambda seat: (
+            _("A new link for %(name)s: copy it below; the old one no longer works.") % {"name": seat.name}
+        ),
+        kind=RaterKind.CUSTOMER_REPRESENTATIVE,
     )
 
 

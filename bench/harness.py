@@ -37,6 +37,16 @@ def sql(statement: str, params=None):
         return cursor.fetchall() if cursor.description else None
 
 
+def bench_station():
+    """The supply station (of its own branch and company) every benchmark's rows belong to."""
+    from customers.models import Branch, Company, Station
+
+    company, _ = Company.objects.get_or_create(code="BENCH", defaults={"name": "bench"})
+    branch, _ = Branch.objects.get_or_create(code="BENCH", defaults={"name": "bench", "company": company})
+    station, _ = Station.objects.get_or_create(code="BENCH", defaults={"name": "bench", "branch": branch})
+    return station
+
+
 def arguments(description: str) -> argparse.ArgumentParser:
     """The options every benchmark takes: how many customers, and whether to reuse the data."""
     parser = argparse.ArgumentParser(description=description)

@@ -21,14 +21,15 @@ import time
 import tracemalloc
 
 # isort: split
-from harness import arguments, prepare_database, rnd, sql, write_results  # sets Django up: import it first
+# harness sets Django up: import it first
+from harness import arguments, bench_station, prepare_database, rnd, sql, write_results
 
 # isort: split
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers.models import Branch, ClassificationRun, Company, Station, TierPolicy
+from customers.models import ClassificationRun, TierPolicy
 from customers.tiering.classification import (
     WORK_MEM,
     _measures_json,
@@ -55,9 +56,7 @@ def build(n: int) -> float:
         "TRUNCATE customers_tierchange, customers_classificationrun, customers_consumptionrecord, "
         "customers_customer CASCADE"
     )
-    company, _ = Company.objects.get_or_create(code="BENCH", defaults={"name": "bench"})
-    branch, _ = Branch.objects.get_or_create(code="BENCH", defaults={"name": "bench", "company": company})
-    station, _ = Station.objects.get_or_create(code="BENCH", defaults={"name": "bench", "branch": branch})
+    station = bench_station()
     sql(
         """INSERT INTO customers_community (station_id, code, name, created_at, updated_at)
            SELECT %s, 'BCM' || i, 'bench community ' || i, now(), now() FROM generate_series(1, 200) i

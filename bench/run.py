@@ -58,6 +58,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from crm.accounts.models import User
+from crm.common.months import month_start
 from crm.demo.logins import ADMIN, INTEGRATION
 from customers.models import ConsumptionRecord, Customer, ImportJob, Status, Tier
 
@@ -321,7 +322,7 @@ def _say(label: str, result: dict) -> None:
 # ---------------------------------------------------------------- consumption import
 def import_rows(k: int) -> tuple[dt.date, list[tuple[int, str, str]]]:
     """This month's reading for the first k active customers: (id, account_no, kWh)."""
-    period = timezone.localdate().replace(day=1)
+    period = month_start(timezone.localdate())
     customers = (
         Customer.objects.filter(status=Status.ACTIVE).order_by("pk").values_list("pk", "account_no")[:k]
     )

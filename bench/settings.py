@@ -7,12 +7,21 @@
 - No rate limits: the load generator is one client asking far more than 1,200 requests a minute.
 - No chained jobs: each step is measured on its own (consumption landing would queue the monthly
   reclassification, which has its own row in the table); tasks go to an in-memory broker.
+- Redis only if REDIS_URL is set: production refuses to start without it, so without one an
+  address is given that nothing uses (the broker is in memory, each process keeps its own cache and
+  sessions fall back to the database), as the benchmark ran before production required Redis.
 """
 
+import os
 import warnings
 
-from crm.settings.production import *  # noqa: F403
-from crm.settings.production import REST_FRAMEWORK
+_UNUSED_REDIS = "redis://unused.invalid:6379/0"  # inherited as it is by the processes run.py starts
+_NO_REDIS = os.environ.get("REDIS_URL", "") in ("", _UNUSED_REDIS)
+if _NO_REDIS:
+    os.environ["REDIS_URL"] = _UNUSED_REDIS
+
+from crm.settings.production import *  # noqa: E402, F403
+from crm.settings.production import CRM_HOOKS, REST_FRAMEWORK  # noqa: E402
 
 ROOT_URLCONF = "bench.urls"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
@@ -24,8 +33,10 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {name: "1000000/min" for name in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]},
 }
-CRM_HOOKS: dict = {}
+CRM_HOOKS = dict.fromkeys(CRM_HOOKS)  # every hook known, none run (crm/common/hooks.py)
 CELERY_BROKER_URL = "memory://"
+if _NO_REDIS:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 # No collectstatic for a benchmark: WhiteNoise would warn about the missing directory in every worker.
 warnings.filterwarnings("ignore", message="No directory at")

@@ -19,7 +19,8 @@ import sys
 import time
 
 # isort: split
-from harness import arguments, prepare_database, rnd, sql, write_results  # sets Django up: import it first
+# harness sets Django up: import it first
+from harness import arguments, bench_station, prepare_database, rnd, sql, write_results
 
 # isort: split
 
@@ -27,9 +28,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers.models import Branch, Company, Station
+from visits.generation import chunk_size, cycle_due_date, due_periods, visit_tasks_generate
 from visits.models import Target, VisitPolicy
-from visits.services import chunk_size, cycle_due_date, due_periods, visit_tasks_generate
 
 DAY = dt.date(2026, 3, 10)  # mid-quarter, before any lead time: one period per policy
 
@@ -40,9 +40,7 @@ def build(n: int, *, communities: int, districts: int, managers: int) -> float:
         "TRUNCATE visits_followup, visits_visitreport, visits_visittask, customers_consumptionrecord, "
         "customers_customer, customers_community, customers_transformerdistrict CASCADE"
     )
-    company, _ = Company.objects.get_or_create(code="BENCH", defaults={"name": "bench"})
-    branch, _ = Branch.objects.get_or_create(code="BENCH", defaults={"name": "bench", "company": company})
-    station, _ = Station.objects.get_or_create(code="BENCH", defaults={"name": "bench", "branch": branch})
+    station = bench_station()
     user_model = get_user_model()
     user_model.objects.bulk_create(
         [user_model(username=f"bench{i}", full_name=f"bench {i}") for i in range(managers)],

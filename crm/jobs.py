@@ -5,6 +5,8 @@ import datetime as dt
 
 from celery import shared_task
 
+from crm.common.runs import RUN_KINDS, Held, RunKind, register_run_kind
+
 
 def portfolios_changed() -> None:
     """Customers or territories changed: give every customer the manager the rules choose."""
@@ -24,20 +26,33 @@ def consumption_landed() -> None:
 
 def classification_queued(*, run_id: int) -> None:
     """A reclassification was queued (on demand, monthly, or after consumption landed): classify,
-    then move the customers whose tier changed, then cancel their old tier's open visits and open a
-    welcome visit with the new manager, then let every other customer find its manager."""
+    then the steps after a classification (classification_done)."""
     from celery import chain
 
     from customers.tiering.tasks import reclassify_customers_task
+
+    chain(reclassify_customers_task.si(run_id), *_after_classification(run_id)).delay()
+
+
+def classification_done(*, run_id: int) -> None:
+    """The steps after a classification, on their own: what the sweep sends for a finished run whose
+    reassignment was never recorded."""
+    from celery import chain
+
+    chain(*_after_classification(run_id)).delay()
+
+
+def _after_classification(run_id: int) -> list:
+    """Move the customers whose tier changed, then cancel their old tier's open visits and open a
+    welcome visit with the new manager, then let every other customer find its manager."""
     from managers.tasks import reassign_after_classification_task, reconcile_assignments_task
     from visits.tasks import visits_after_classification_task
 
-    chain(
-        reclassify_customers_task.si(run_id),
+    return [
         reassign_after_classification_task.si(run_id),
         visits_after_classification_task.si(run_id),
         reconcile_assignments_task.si(),
-    ).delay()
+    ]
 
 
 def tier_changed(*, customer_ids: list[int]) -> None:
@@ -58,21 +73,22 @@ def manager_changed(*, manager_id: int) -> None:
 
 
 # ---------------------------------------------------------------- the sweep of runs left behind
-# Every run is recorded in the database before its message is sent (ClassificationRun, ImportJob,
-# VisitRun). If Redis loses its queue (it restarts and keeps nothing on disk) or a worker dies
-# holding a message, the record stays `queued` or `running` and nothing would ever finish it. The
-# sweep, run by beat every few minutes, sends such a run's message again. It leaves alone a run that
-# moved within SWEEP_GRACE (each chunk of a run saves the run; a re-enqueued run is touched too, so
-# the next sweep waits again), a run whose task a live worker holds (running, prefetched or waiting
-# for its retry), and a run whose message still waits in the broker's queue. Sending twice would
-# still be harmless (every task resumes from the run's recorded progress, and the database's locks
-# and unique constraints stop a chunk being done twice) but wasteful.
+# Every run is recorded in the database before its message is sent (the RunRecord tables:
+# ClassificationRun, ImportJob, VisitRun). If Redis loses its queue (it restarts and keeps nothing
+# on disk) or a worker dies holding a message, the record stays `queued` or `running` and nothing
+# would ever finish it. The sweep, run by beat every few minutes, sends such a run's message again.
+# It leaves alone a run that moved within SWEEP_GRACE (each chunk of a run saves the run; a
+# re-enqueued run is touched too, so the next sweep waits again), a run whose task a live worker
+# holds (running, prefetched or waiting for its retry), and a run whose message still waits in the
+# broker's queue. Sending twice would still be harmless (every task resumes from the run's recorded
+# progress, and the database's locks and unique constraints stop a chunk being done twice) but
+# wasteful. Each kind of run is one line of the registry below (crm.common.runs.RUN_KINDS): a new
+# run table is swept once it is registered there (tests/crm/test_run_registry.py checks that every
+# RunRecord table is). JobRun is not swept: its jobs record a run only once it starts and take no
+# id to resume; beat runs them whole again.
 
 SWEEP_GRACE_MINUTES = 10
 CLASSIFY_TASK = "customers.tiering.tasks.reclassify_customers_task"
-REASSIGN_TASK = "managers.tasks.reassign_after_classification_task"
-IMPORT_TASK = "customers.imports.tasks.import_run_task"
-VISIT_RUN_TASK = "visits.tasks.visit_run_task"
 # The scheduled visit jobs record their run only once they start, under a task that takes no id.
 VISIT_JOB_TASKS = {
     "generate": "visits.tasks.generate_visit_tasks_task",
@@ -126,72 +142,63 @@ def _waiting_in_broker() -> set[tuple[str, tuple]]:
     return waiting
 
 
+def _reassignment_lost(runs, now: dt.datetime):
+    """The classification's special case: a run finished within the day whose reassignment was
+    never recorded lost the rest of its chain, which is sent again without the classification."""
+    return runs.filter(status="done", reassignment={}, finished_at__gte=now - dt.timedelta(days=1))
+
+
+# One line per kind of run: its key in the sweep's answer, its RunRecord model, the task that
+# resumes one run from its id, and (when it is more than `task.delay(id)`) how to send it again.
+register_run_kind(
+    RunKind(
+        "classification",
+        "customers.ClassificationRun",
+        CLASSIFY_TASK,
+        resend=lambda run_id: classification_queued(run_id=run_id),
+    )
+)
+register_run_kind(
+    RunKind(
+        "classification_tail",
+        "customers.ClassificationRun",
+        "managers.tasks.reassign_after_classification_task",
+        left=_reassignment_lost,
+        resend=lambda run_id: classification_done(run_id=run_id),
+    )
+)
+register_run_kind(RunKind("imports", "customers.ImportJob", "customers.imports.tasks.import_run_task"))
+register_run_kind(
+    RunKind(
+        "visits",
+        "visits.VisitRun",
+        "visits.tasks.visit_run_task",
+        scheduled_task=lambda run: VISIT_JOB_TASKS.get(run.job),
+    )
+)
+
+
 def runs_sweep(*, grace_minutes: int = SWEEP_GRACE_MINUTES) -> dict[str, list[int]]:
     """Send again the message of every run left queued or running with no live worker on it.
-    Returns the ids re-enqueued per kind."""
+    Returns the ids re-enqueued per kind (RUN_KINDS' keys)."""
     from django.utils import timezone
-
-    from customers.models import ClassificationRun, ImportJob
-    from visits.models import VisitRun
 
     now = timezone.now()
     before = now - dt.timedelta(minutes=grace_minutes)
-    held = _held_by_workers() or set()
-    held |= _waiting_in_broker()
-    busy = {name for name, _args in held}
-    done: dict[str, list[int]] = {
-        "classification": [],
-        "classification_tail": [],
-        "imports": [],
-        "visits": [],
-    }
-
-    open_states = ["queued", "running"]
-    for run in ClassificationRun.objects.filter(status__in=open_states, updated_at__lt=before):
-        if (CLASSIFY_TASK, (run.pk,)) not in held:
-            done["classification"].append(run.pk)
-    # A finished run whose reassignment was never recorded lost the rest of its chain.
-    for run in ClassificationRun.objects.filter(
-        status="done", reassignment={}, finished_at__gte=now - dt.timedelta(days=1), updated_at__lt=before
-    ):
-        if (REASSIGN_TASK, (run.pk,)) not in held:
-            done["classification_tail"].append(run.pk)
-    for job in ImportJob.objects.filter(status__in=open_states, updated_at__lt=before):
-        if not any(name == IMPORT_TASK and args[:1] == (job.pk,) for name, args in held):
-            done["imports"].append(job.pk)
-    for run in VisitRun.objects.filter(status__in=open_states, updated_at__lt=before):
-        if (VISIT_RUN_TASK, (run.pk,)) not in held and VISIT_JOB_TASKS.get(run.job) not in busy:
-            done["visits"].append(run.pk)
-
+    held = Held((_held_by_workers() or set()) | _waiting_in_broker())
+    done = {key: kind.left_behind(held, before=before, now=now) for key, kind in RUN_KINDS.items()}
     # Touch first, so that a sweep running at the same moment or the next one does not send again.
-    ClassificationRun.objects.filter(pk__in=done["classification"] + done["classification_tail"]).update(
-        updated_at=now
-    )
-    ImportJob.objects.filter(pk__in=done["imports"]).update(updated_at=now)
-    VisitRun.objects.filter(pk__in=done["visits"]).update(updated_at=now)
+    for key, kind in RUN_KINDS.items():
+        if done[key]:
+            kind.run_model.objects.filter(pk__in=done[key]).update(updated_at=now)
     _resend(done)
     return done
 
 
 def _resend(done: dict[str, list[int]]) -> None:
-    from celery import chain
-
-    from customers.imports.tasks import import_run_task
-    from managers.tasks import reassign_after_classification_task, reconcile_assignments_task
-    from visits.tasks import visit_run_task, visits_after_classification_task
-
-    for run_id in done["classification"]:
-        classification_queued(run_id=run_id)
-    for run_id in done["classification_tail"]:
-        chain(
-            reassign_after_classification_task.si(run_id),
-            visits_after_classification_task.si(run_id),
-            reconcile_assignments_task.si(),
-        ).delay()
-    for job_id in done["imports"]:
-        import_run_task.delay(job_id)
-    for run_id in done["visits"]:
-        visit_run_task.delay(run_id)
+    for key, run_ids in done.items():
+        for run_id in run_ids:
+            RUN_KINDS[key].send_again(run_id)
 
 
 @shared_task(ignore_result=True)

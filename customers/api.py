@@ -15,6 +15,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -25,6 +26,7 @@ from crm.common.fields import (
     ScopedPrimaryKeyRelatedField,
 )
 from crm.common.filters import FILTER_BACKENDS, BooleanFilter, FilterSet, IdFilter
+from crm.common.parsers import DecimalJSONParser
 from crm.common.permissions import ModelPermissions, model_permissions
 from customers import services
 from customers.consumption import consumption_upsert
@@ -56,15 +58,20 @@ class StationFilter(FilterSet):
         fields = ["branch", "code"]
 
 
-class StationViewSet(viewsets.ModelViewSet):
+class ReferenceViewSet(viewsets.ModelViewSet):
+    """A list of reference data (stations and territories): found by code or name, ordered by either."""
+
+    filter_backends = FILTER_BACKENDS
+    search_fields = ["code", "name"]
+    ordering_fields = ["code", "name", "created_at"]
+
+
+class StationViewSet(ReferenceViewSet):
     """Supply stations (供电所). Deleting one still in use answers 409."""
 
     queryset = Station.objects.all()
     serializer_class = StationSerializer
-    filter_backends = FILTER_BACKENDS
     filterset_class = StationFilter
-    search_fields = ["code", "name"]
-    ordering_fields = ["code", "name", "created_at"]
 
 
 class TerritorySerializer(ModelSerializer):
@@ -106,15 +113,12 @@ class TerritoryFilter(FilterSet):
         fields = ["station", "manager", "code"]
 
 
-class CommunityViewSet(viewsets.ModelViewSet):
+class CommunityViewSet(ReferenceViewSet):
     """Communities (社区) and the community manager serving each."""
 
     queryset = Community.objects.all()
     serializer_class = CommunitySerializer
-    filter_backends = FILTER_BACKENDS
     filterset_class = TerritoryFilter
-    search_fields = ["code", "name"]
-    ordering_fields = ["code", "name", "created_at"]
 
 
 class TransformerDistrictFilter(TerritoryFilter):
@@ -318,12 +322,24 @@ class ContactViewSet(viewsets.ModelViewSet):
 
 
 # ---------------------------------------------------------------- consumption in bulk
+# The schema of a row; the rows are read by customers.consumption.parse_decimal, whose docstring has
+# the rules the help text sums up.
+_NUMBER_HELP = (
+    "a JSON number or a numeric string of at most 40 characters; at most 2 decimal places (a value "
+    "that would be rounded is refused); thousands separators and fullwidth digits are read"
+)
+
+
 class ConsumptionRowSerializer(serializers.Serializer):
     account_no = serializers.CharField()
     period = serializers.CharField(help_text="YYYY-MM")
-    kwh = serializers.DecimalField(max_digits=14, decimal_places=2)
-    amount_yuan = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
-    max_demand_kw = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
+    kwh = serializers.DecimalField(max_digits=14, decimal_places=2, help_text=_NUMBER_HELP)
+    amount_yuan = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, help_text=_NUMBER_HELP
+    )
+    max_demand_kw = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, allow_null=True, help_text=_NUMBER_HELP
+    )
 
 
 class RowErrorSerializer(serializers.Serializer):
@@ -368,11 +384,14 @@ class ConsumptionBulkView(APIView):
     """Upsert many monthly records. All or nothing unless ?partial=true; every bad row is reported."""
 
     permission_classes = [ConsumptionWritePermissions]
+    # a bare JSON number arrives as the Decimal it spells, for customers.consumption.parse_decimal to
+    # judge (as a float, 1e-20000 was 0.0 and was stored over a real reading)
+    parser_classes = [DecimalJSONParser, FormParser, MultiPartParser]
     queryset = ConsumptionRecord.objects.none()  # for the model permissions
     MAX_ROWS = 50000
 
     @extend_schema(
-        request=ConsumptionRowSerializer(many=True),
+        request=ConsumptionRowSerializer(many=True, allow_empty=False, max_length=MAX_ROWS),
         parameters=[
             OpenApiParameter("partial", bool, description="true: write the good rows even if some are bad")
         ],

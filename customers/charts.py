@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from crm.common import months
 from crm.common.templatetags.crm_format import grouped_number
 
 # The drawing's own coordinates; CSS scales it to the card. A phone shows it at roughly 1:1.
@@ -76,7 +77,7 @@ def consumption_chart(records: Sequence) -> SafeString:
     for i, (record, value) in enumerate(zip(records, values, strict=True)):
         height = value / top * plot_h
         x = LEFT + i * slot + (slot - bar_w) / 2
-        period = record.period.strftime("%Y-%m")
+        period = months.label(record.period)
         bars.append(
             format_html(
                 '<rect x="{}" y="{}" width="{}" height="{}" class="bar{}"><title>{}: {} kWh</title></rect>',
@@ -104,8 +105,8 @@ def consumption_chart(records: Sequence) -> SafeString:
             )
 
     title = _("Monthly consumption (kWh), %(first)s to %(last)s") % {
-        "first": records[0].period.strftime("%Y-%m"),
-        "last": records[-1].period.strftime("%Y-%m"),
+        "first": months.label(records[0].period),
+        "last": months.label(records[-1].period),
     }
     return format_html(
         '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">'

@@ -11,17 +11,18 @@ import functools
 import io
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from crm.common import hooks
+from crm.common import hooks, months
+from crm.common.text import fold_width
 from customers.models import ConsumptionRecord
 
-PERIOD_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]?\s*(\d{1,2})\s*月?\s*$")
 # A single account drawing more than this in one month is a data error, not a customer.
 MAX_MONTHLY_KWH = Decimal("10000000000")
 # The largest value each number may take: plausible, and always inside its column (max_demand_kw is
@@ -32,49 +33,94 @@ MAXIMUM = {
     "max_demand_kw": Decimal("99999999.99"),
 }
 _NUMBERS = tuple(
-    (name, name == "kwh", maximum) for name, maximum in MAXIMUM.items()
-)  # (field, required, max)
+    (name, name == "kwh", maximum, ConsumptionRecord._meta.get_field(name))
+    for name, maximum in MAXIMUM.items()
+)  # (field, required, max, model field: its decimal places and name)
 CHUNK = 2000
 ZERO = Decimal("0")
 _SEPARATOR = chr(31)  # ASCII's unit separator: joins account numbers into one query parameter
 
 
-def parse_period(value) -> dt.date:
-    """'2026-10', '202610', '2026/10', '2026年10月' or a date -> the first day of that month."""
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, dt.date):
-        return value.replace(day=1)
-    match = PERIOD_RE.match(str(value or ""))
-    if not match:
-        raise ValueError(_("Period must look like YYYY-MM."))
-    year, month = int(match.group(1)), int(match.group(2))
-    if not 1 <= month <= 12 or year < 1990:
-        raise ValueError(_("Period must look like YYYY-MM."))
-    return dt.date(year, month, 1)
+# Bounds on a number's text and exponent, checked before any Decimal arithmetic: "1e-20000" and a
+# value with 17,000 decimals made PostgreSQL's numeric fail (a 500), and "1e-16000" was stored as 0.00
+# over a real reading. 40 characters hold any reading with room to spare; an exponent below -20 names
+# a fraction far beneath any column's decimals, and a magnitude above 10^20 is no reading either.
+MAX_NUMBER_CHARS = 40
+MIN_EXPONENT, MAX_MAGNITUDE = -20, 20
+# What a number looks like: ASCII digits (Decimal would also read Arabic-Indic digits, 1_000, NaN and
+# Infinity), an optional sign, commas only as thousands separators (12,5 is refused, not read as 125),
+# an optional fraction and exponent.
+_NUMBER_RE = re.compile(
+    r"[+-]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+)
 
 
-# parse_period of a text, remembered: every row of a batch or a file names one of a few months (a
-# text that does not parse raises each time: exceptions are not cached).
-_parse_period_text = functools.lru_cache(maxsize=1024)(parse_period)
+def parse_decimal(
+    value,
+    *,
+    required: bool,
+    minimum: Decimal | None = Decimal("0"),
+    maximum=None,
+    places: int | None = None,
+    label: str = "",
+):
+    """A cell or JSON value -> Decimal, or ValueError with the user's message. One parser for the
+    bulk endpoint and the file import (and the import's voltage and capacity).
 
+    Read leniently, as billing exports write numbers: surrounding spaces, thousands separators and
+    fullwidth digits (１２３．５, folded by crm.common.text.fold_width) are accepted; digits of other
+    scripts, NaN, Infinity and 1_000 are not. At most MAX_NUMBER_CHARS characters, an exponent (after
+    e or E) no lower than MIN_EXPONENT and a magnitude no higher than 10^MAX_MAGNITUDE.
 
-def parse_decimal(value, *, required: bool, minimum: Decimal | None = Decimal("0"), maximum=None):
+    Nothing is rounded. With `places` (the column's decimal places; `label` names the field), a value
+    that would change when rounded to them is refused: 12.345 kWh is an error, 12.340 is 12.34. (No
+    code rounded these values before; the database did, silently, and 1e-16000 became 0.00.) The
+    value returned is exactly the value sent, in fixed-point form."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise ValueError(_("This field is required."))
         return None
-    try:
-        number = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise ValueError(_("A number is required.")) from None
-    if not number.is_finite():
+    if isinstance(value, bool):  # a JSON true is no number (str(True) would at least fail later)
         raise ValueError(_("A number is required."))
+    # A spreadsheet's number cell arrives as a float: a binary approximation of what its user typed
+    # or a formula computed (0.1 + 0.2 is 0.30000000000000004). Read it as the spreadsheet shows it,
+    # to 15 significant digits, so that 0.3 is 0.3 and not a value with 17 decimals.
+    text = format(value, ".15g") if isinstance(value, float) else str(value)
+    if not text.isascii():  # the common case skips the fold
+        text = fold_width(text)
+    text = text.strip()
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError(_("The number has too many digits."))
+    if not _NUMBER_RE.fullmatch(text):
+        raise ValueError(_("A number is required."))
+    number = Decimal(text.replace(",", ""))
+    # Comparisons are exact whatever the exponent; only then is the exponent bounded (a huge one is
+    # above any maximum, and a caller without one gets the refusal below). Without an e, the length
+    # bounds the exponent from below already (no more than 39 decimals).
     if minimum is not None and number < minimum:
         raise ValueError(_("Must not be negative."))
     if maximum is not None and number > maximum:
         raise ValueError(_("The value is implausibly large."))
-    return number
+    if number.adjusted() > MAX_MAGNITUDE or (
+        ("e" in text or "E" in text) and number.as_tuple().exponent < MIN_EXPONENT
+    ):
+        raise ValueError(_("The number has too many digits."))
+    if places is not None:
+        # Within the bounds the result has at most 21 + `places` digits, inside the context's 28, so
+        # quantize never fails, and it equals the number unless a digit beyond `places` is lost.
+        rounded = number.quantize(_step(places))
+        if rounded != number:
+            raise ValueError(
+                _("%(field)s may have at most %(places)s decimal places.")
+                % {"field": capfirst(label), "places": places}
+            )
+        number = rounded
+    return number.copy_abs() if number.is_zero() else number  # -0 is 0
+
+
+@functools.cache
+def _step(places: int) -> Decimal:
+    return Decimal(1).scaleb(-places)
 
 
 @dataclass(slots=True)
@@ -109,19 +155,25 @@ def consumption_clean_row(raw: dict, *, this_month: dt.date) -> tuple[dict, dict
         errors["account_no"] = [_("Null characters are not allowed.")]
     clean["account_no"] = account_no
     try:
-        value = raw.get("period")
-        clean["period"] = _parse_period_text(value) if isinstance(value, str) else parse_period(value)
+        clean["period"] = months.parse(raw.get("period"), strict=False)
+    except ValueError:
+        errors["period"] = [_("Period must look like YYYY-MM.")]
+    else:
         if clean["period"] > this_month:
             errors["period"] = [_("The period is in the future.")]
-    except ValueError as exc:
-        errors["period"] = [str(exc)]
-    for name, required, maximum in _NUMBERS:
+    for name, required, maximum, column in _NUMBERS:
         value = raw.get(name)
         if value is None and not required:  # the usual optional cell: nothing to parse
             clean[name] = None
             continue
         try:
-            clean[name] = parse_decimal(value, required=required, maximum=maximum)
+            clean[name] = parse_decimal(
+                value,
+                required=required,
+                maximum=maximum,
+                places=column.decimal_places,
+                label=column.verbose_name,
+            )
         except ValueError as exc:
             errors[name] = [str(exc)]
     return clean, errors
@@ -150,7 +202,7 @@ def consumption_check(
     `consumption_upsert`. Rows are numbered from `first_row`, or by `row_numbers` (one per row) when a
     file skipped blank lines."""
     result = RowResult()
-    this_month = timezone.localdate().replace(day=1)
+    this_month = months.month_start(timezone.localdate())
     numbers = row_numbers if row_numbers is not None else range(first_row, first_row + len(rows))
     cleaned: list[tuple[int, dict]] = []
     for row_no, raw in zip(numbers, rows, strict=True):

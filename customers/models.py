@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from crm.common.models import TimeStampedModel
-from crm.common.scopes import scope_for
+from crm.common.scopes import ScopedQuerySet
 
 
 class Tier(models.TextChoices):
@@ -140,7 +140,9 @@ class TransformerDistrict(Territory):
 
 
 # ---------------------------------------------------------------- customers
-class CustomerQuerySet(models.QuerySet):
+class CustomerQuerySet(ScopedQuerySet):
+    scope_field = "manager_id"
+
     def active(self):
         return self.filter(status=Status.ACTIVE)
 
@@ -149,12 +151,6 @@ class CustomerQuerySet(models.QuerySet):
 
     def managed_by(self, user_id: int):
         return self.filter(manager_id=user_id)
-
-    def visible_to(self, user):
-        scope = scope_for(user)
-        if scope.sees_all:
-            return self
-        return self.filter(manager_id__in=scope.user_ids)
 
 
 class Customer(TimeStampedModel):
@@ -287,12 +283,8 @@ class Contact(TimeStampedModel):
         return self.name
 
 
-class ConsumptionQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        scope = scope_for(user)
-        if scope.sees_all:
-            return self
-        return self.filter(customer__manager_id__in=scope.user_ids)
+class ConsumptionQuerySet(ScopedQuerySet):
+    scope_field = "customer__manager_id"
 
 
 class ConsumptionRecord(TimeStampedModel):

@@ -6,10 +6,12 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from crm.common import hooks
-from customers.models import Contact, Customer, Status
+from customers.models import Contact, Customer
 from customers.tiering.rules import TierThresholds, decide_customer_tier, thresholds_in_force
 
-CUSTOMER_FIELDS = (
+# The fields a customer's own rules (lengths, digits, choices) check, and where it is supplied; the
+# API, the admin and the import take these and no others.
+PLAIN_FIELDS = (
     "account_no",
     "name",
     "category",
@@ -17,12 +19,12 @@ CUSTOMER_FIELDS = (
     "voltage_kv",
     "contracted_capacity_kva",
     "importance",
-    "station",
-    "community",
-    "transformer_district",
     "address",
     "status",
 )
+LOCATION_FIELDS = ("station", "community", "transformer_district")
+# In the order the API and the admin show them: the location after the importance.
+CUSTOMER_FIELDS = (*PLAIN_FIELDS[:7], *LOCATION_FIELDS, *PLAIN_FIELDS[7:])
 
 
 def customer_validate_location(*, station, community, transformer_district) -> None:
@@ -96,7 +98,3 @@ def contact_save(*, contact: Contact, by) -> Contact:
         ).update(is_primary=False)
     contact.save()
     return contact
-
-
-def customer_is_active(customer: Customer) -> bool:
-    return customer.status == Status.ACTIVE

@@ -7,21 +7,23 @@ import datetime as dt
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import models
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
+from crm.common import months, pages
+from crm.common.audit import audit_trail
+from crm.common.paging import paginate
 from crm.common.templatetags.crm_format import grouped_number
 from customers.charts import consumption_chart
-from customers.forms import CustomerFilterForm
+from customers.forms import CustomerListFilter
 from customers.models import Customer
 from customers.tiering.rules import thresholds_in_force_column
+from customers.tiering.views import tier_history
 
-PAGE_SIZE = 50
 CHART_MONTHS = 24
+TRAIL_LIMIT = 30
 
 
 def list_columns(customers):
@@ -29,27 +31,16 @@ def list_columns(customers):
     return customers.select_related("station", "manager")
 
 
-def paginate(queryset, request, *, per_page: int = PAGE_SIZE, count: int | None = None):
-    """The requested page of `queryset` (a bad page number gives the nearest page), with `links`:
-    the page numbers to offer, elided around the current one. A caller that has counted the rows
-    already passes `count`, which spares the paginator its COUNT query."""
-    paginator = Paginator(queryset, per_page)
-    if count is not None:
-        paginator.count = count  # a cached_property: set, it is not computed
-    page = paginator.get_page(request.GET.get("page"))
-    page.links = list(page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1))
-    return page
-
-
 @login_required
 @require_safe
 def customer_list(request):
-    offer_manager = bool(roles_of(request.user) & {SUPERVISOR, ADMINISTRATOR})
-    form = CustomerFilterForm(request.GET, user=request.user, offer_manager=offer_manager)
-    form.is_valid()  # invalid filters are shown on their fields and ignored
-    customers = list_columns(form.filter(Customer.objects.visible_to(request.user)))
-    page = paginate(customers.order_by("account_no"), request)
-    return render(request, "customers/list.html", {"form": form, "page": page})
+    filterset = CustomerListFilter(
+        request.GET, queryset=Customer.objects.visible_to(request.user), request=request
+    )
+    page = paginate(list_columns(filterset.qs).order_by("account_no"), request)
+    return render(
+        request, "customers/list.html", {"filterset": filterset, "form": filterset.form, "page": page}
+    )
 
 
 @login_required
@@ -72,8 +63,17 @@ def customer_detail(request, pk):
             # that import queued writes the figure (customers/consumption.py says why).
             "annual_pending": bool(records)
             and (customer.latest_period is None or records[0].period > customer.latest_period),
+            "tier_history": tier_history(customer=customer, user=request.user),
+            "audit_trail": audit_section(customer),
+            # The visits and the assignment history, which the apps above customers hold.
+            **pages.parts("customer_detail", request=request, customer=customer),
         },
     )
+
+
+def audit_section(customer: Customer) -> dict:
+    """The customer page's audit trail (templates/customers/_audit_trail.html)."""
+    return {"entries": audit_trail(customer, limit=TRAIL_LIMIT), "limit": TRAIL_LIMIT}
 
 
 def profile_rows(customer: Customer) -> list[tuple[str, str, object]]:
@@ -95,7 +95,7 @@ def _display(customer: Customer, field: models.Field):
     if isinstance(value, Decimal):
         return grouped_number(value, None)
     if field.name == "latest_period" and isinstance(value, dt.date):
-        return value.strftime("%Y-%m")
+        return months.label(value)
     return value  # dates, datetimes (localised by the template), related objects, text
 
 

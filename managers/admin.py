@@ -2,18 +2,38 @@
 managers.services.manager_save; `qualified` is kept by the training app and assignments by the
 assignment services, so both are shown, not edited."""
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.common.admin import ReadOnlyAdmin, register_remaining
 from customers.models import Status
 from managers.models import Assignment, Manager
-from managers.services import MANAGER_FIELDS, manager_save
+from managers.services import MANAGER_FIELDS, manager_check_fit, manager_save
+
+
+class ManagerAdminForm(forms.ModelForm):
+    """Checks what manager_save will refuse (managers.services.manager_check_fit) while the form can
+    still show it on its field: save_model runs after validation, where a refusal would be a 500."""
+
+    def clean(self):
+        data = super().clean()
+        manager = self.instance if self.instance.pk else Manager(user=data.get("user"))
+        if manager.user_id is not None:
+            try:
+                manager_check_fit(
+                    manager=manager, role=data.get("role"), max_customers=data.get("max_customers")
+                )
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return data
 
 
 @admin.register(Manager)
 class ManagerAdmin(admin.ModelAdmin):
+    form = ManagerAdminForm
     list_display = [
         "employee_no",
         "full_name",

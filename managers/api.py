@@ -39,7 +39,11 @@ class ManagerSerializer(ModelSerializer):
     user = PrimaryKeyRelatedField(queryset=User.objects.all(), help_text="the user id; fixed once created")
     name = serializers.CharField(max_length=100, required=False, help_text="the user's full name")
     supervisor = _SupervisorField(
-        queryset=User.objects.all(), required=False, allow_null=True, help_text="the supervisor's user id"
+        queryset=User.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="the supervisor's user id: a supervisor or administrator; a supervisor may choose only "
+        "one in their own team",
     )
     portfolio_size = serializers.IntegerField(read_only=True, help_text="active customers served")
 
@@ -81,6 +85,9 @@ def _with_size(manager: Manager) -> Manager:
     return Manager.objects.with_portfolio_size().select_related("user").get(pk=manager.pk)
 
 
+MANAGER_SEARCH_FIELDS = ["employee_no", "user__full_name", "user__username"]
+
+
 class ManagerFilter(FilterSet):
     supervisor = IdFilter(field_name="user__supervisor", help_text="the supervisor's user id")
 
@@ -92,12 +99,14 @@ class ManagerFilter(FilterSet):
 class ManagerViewSet(viewsets.ModelViewSet):
     """Manager profiles in the user's scope: a manager sees their own, a supervisor their team's.
     A profile is removed only when it serves no customer and no territory (else 409): deactivate it
-    (`active: false`) to stop new assignments."""
+    (`active: false`) to stop new assignments. A change of supervisor, role or maximum portfolio size
+    is refused (400) where it would take the manager out of the caller's team, put them under someone
+    who leads no team, or leave them customers they cannot serve."""
 
     serializer_class = ManagerSerializer
     filter_backends = FILTER_BACKENDS
     filterset_class = ManagerFilter
-    search_fields = ["employee_no", "user__full_name", "user__username"]
+    search_fields = MANAGER_SEARCH_FIELDS
     ordering_fields = ["employee_no", "role", "station", "max_customers", "portfolio_size", "created_at"]
 
     lookup_value_regex = r"[0-9]{1,18}"  # the manager's user id; longer numbers cannot be ids

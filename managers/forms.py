@@ -1,66 +1,41 @@
-"""The team page's filters (GET)."""
+"""The team page's filters (GET): the API's ManagerFilter, shown on the page."""
 
+import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.common.filters import PageFilterSet, text_search
 from customers.models import Station
-from managers.models import Role
+from managers.api import MANAGER_SEARCH_FIELDS, ManagerFilter
 
 
-class TeamFilterForm(forms.Form):
-    """Every field is optional; an invalid value is reported on its field and ignored."""
+class TeamFilter(PageFilterSet, ManagerFilter):
+    """The API's manager filters on the team page, with its search box. The page offers the stations
+    as a list to choose from: the API takes an id, and one it does not know matches nothing; here it
+    is an error on the field. The API's other filters are not on the page."""
 
-    q = forms.CharField(
+    q = text_search(
+        MANAGER_SEARCH_FIELDS,
         label=_("Search"),
-        required=False,
-        max_length=100,
         widget=forms.TextInput(attrs={"placeholder": _("Name or employee number"), "type": "search"}),
     )
-    station = forms.ModelChoiceField(
-        label=_("Supply station"),
-        required=False,
-        queryset=Station.objects.order_by("code"),
-        empty_label=_("All stations"),
-    )
-    role = forms.ChoiceField(label=_("Role"), required=False, choices=[("", _("All roles")), *Role.choices])
-    active = forms.TypedChoiceField(
-        label=pgettext_lazy("manager", "Active"),
-        required=False,
-        choices=[
+    station = django_filters.ModelChoiceFilter(queryset=Station.objects.order_by("code"))
+    supervisor = None
+
+    labels = {
+        "station": (_("Supply station"), _("All stations")),
+        "role": (_("Role"), _("All roles")),
+        "active": (pgettext_lazy("manager", "Active"),),
+    }
+
+    class Meta(ManagerFilter.Meta):
+        fields = ["station", "role", "active"]
+
+    def present(self, fields: dict) -> None:
+        # The API's yes/no filter, in the page's words (it reads 1/0 and true/false alike).
+        fields["active"].widget.choices = [
             ("", _("Active and inactive")),
-            ("1", pgettext_lazy("manager", "Active")),
-            ("0", pgettext_lazy("manager", "Inactive")),
-        ],
-        coerce=lambda value: value == "1",
-        empty_value=None,
-    )
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-
-    @property
-    def is_filtered(self) -> bool:
-        """Whether any filter beyond the search box holds a valid value (the page opens them)."""
-        data = getattr(self, "cleaned_data", {})
-        return bool(data.get("station") or data.get("role") or data.get("active") is not None)
-
-    def filter(self, managers: QuerySet) -> QuerySet:
-        """`managers` narrowed by every valid filter; call after is_valid()."""
-        data = getattr(self, "cleaned_data", {})
-        if data.get("station"):
-            managers = managers.filter(station=data["station"])
-        if data.get("role"):
-            managers = managers.filter(role=data["role"])
-        if data.get("active") is not None:
-            managers = managers.filter(active=data["active"])
-        text = (data.get("q") or "").strip()
-        if text:
-            managers = managers.filter(
-                Q(employee_no__icontains=text)
-                | Q(user__full_name__icontains=text)
-                | Q(user__username__icontains=text)
-            )
-        return managers
+            ("true", pgettext_lazy("manager", "Active")),
+            ("false", pgettext_lazy("manager", "Inactive")),
+        ]

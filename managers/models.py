@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from crm.common.models import TimeStampedModel
-from crm.common.scopes import scope_for
+from crm.common.scopes import ScopedQuerySet
 from customers.models import Customer, Station, Tier
 
 
@@ -25,15 +25,11 @@ ROLE_FOR_TIER = {
 }
 
 
-class ManagerQuerySet(models.QuerySet):
+class ManagerQuerySet(ScopedQuerySet):
+    scope_field = "user_id"
+
     def active(self):
         return self.filter(active=True)
-
-    def visible_to(self, user):
-        scope = scope_for(user)
-        if scope.sees_all:
-            return self
-        return self.filter(user_id__in=scope.user_ids)
 
     def with_portfolio_size(self):
         return self.annotate(

@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from crm.accounts.roles import ACCOUNT_MANAGER, ADMINISTRATOR, SUPERVISOR, roles_of
 from crm.common.scopes import scope_for
 from customers.models import Customer, Status, Tier
-from managers.models import Manager
+from managers.models import Assignment, Manager
 
 
 @dataclass(frozen=True)
@@ -87,3 +87,9 @@ def home_summary(user) -> HomeSummary:
         tiers, total = tier_counts(Customer.objects.visible_to(user).managed_by(user.pk).active())
         return HomeSummary(kind="mine", tiers=tiers, total=total, profile=profile)
     return HomeSummary(kind="none")
+
+
+def assignment_history(*, customer: Customer) -> QuerySet[Assignment]:
+    """Who served the customer and when, newest first, with the managers and who made each move.
+    The caller has checked that the user may see the customer."""
+    return Assignment.objects.filter(customer=customer).select_related("manager", "by")

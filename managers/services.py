@@ -1,5 +1,6 @@
-"""Who serves which customer: moving a customer by hand, and giving unassigned customers the
-manager the rules of domain.md choose."""
+"""Who serves which customer: manager profiles and where they sit in the reporting tree (never
+moved out of the acting user's team), moving a customer by hand, and giving unassigned customers
+the manager the rules of domain.md choose."""
 
 import logging
 from collections import defaultdict
@@ -10,15 +11,18 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.accounts.roles import leads_a_team
 from crm.common import hooks
 from crm.common.audit import history_record
 from crm.common.errors import Conflict
+from crm.common.scopes import scope_for
 from customers.models import Community, Customer, Status, Tier, TransformerDistrict
-from managers.models import ROLE_FOR_TIER, Assignment, Manager
+from managers.models import ROLE_FOR_TIER, Assignment, Manager, Role
 
 logger = logging.getLogger(__name__)
 
 TERRITORY_TIERS = {Tier.COMMUNITY: "community", Tier.TRANSFORMER_DISTRICT: "transformer_district"}
+TERRITORY_ROLES = {Community: Role.COMMUNITY_MANAGER, TransformerDistrict: Role.TRANSFORMER_DISTRICT_MANAGER}
 MANAGER_FIELDS = ("employee_no", "role", "station", "max_customers", "active")
 
 
@@ -34,6 +38,10 @@ def manager_save(*, manager: Manager | None, by, user=None, name=None, superviso
             raise ValidationError({"user": [_("This user already has a manager profile.")]})
         manager = Manager(user=user)
     user = manager.user
+    # Every rule is checked before anything is written: a refused save changes nothing.
+    if supervisor is not ... and getattr(supervisor, "pk", None) != user.supervisor_id:
+        supervisor_check_move(by=by, manager=manager, new_supervisor=supervisor)
+    manager_check_fit(manager=manager, role=data.get("role"), max_customers=data.get("max_customers"))
     if name is not None:
         user.full_name = name
     if supervisor is not ...:
@@ -47,6 +55,100 @@ def manager_save(*, manager: Manager | None, by, user=None, name=None, superviso
     manager.save()
     hooks.after_commit("manager_changed", manager_id=manager.pk)
     return manager
+
+
+def _inside_team(*, by, user_id: int | None) -> bool:
+    """Whether `user_id` (None: nobody) lies in the tree of the acting user `by`: themself and
+    everyone below them. Whoever sees all data (administrators) reaches everyone and nobody; `by`
+    None is the system (a job, a data fix), which has no tree to keep."""
+    return by is None or scope_for(by).includes(user_id)
+
+
+def supervisor_check_move(*, by, manager: Manager, new_supervisor) -> None:
+    """Refuse putting `manager` under `new_supervisor` (a user, or None for nobody) unless:
+    - the new supervisor lies in the acting user's own tree, so the tree never loses a manager to a
+      place outside it (a supervisor who did so could not undo it, and the other team would read
+      the manager's customers and appraisal); only those who see all may move a manager anywhere;
+    - the new supervisor is a supervisor or an administrator (not an account manager, not the
+      integration client), whoever moves.
+    A loop in the tree is refused by the user's own validation."""
+    if not _inside_team(by=by, user_id=getattr(new_supervisor, "pk", None)):
+        raise ValidationError(
+            {"supervisor": [_("Choose a supervisor in your own team: a manager cannot be moved out of it.")]}
+        )
+    if new_supervisor is not None and not leads_a_team(new_supervisor):
+        raise ValidationError({"supervisor": [_("Choose a user who is a supervisor or an administrator.")]})
+
+
+def manager_check_fit(*, manager: Manager, role: str | None, max_customers: int | None) -> None:
+    """Refuse a new role that cannot serve what the manager holds, and a maximum portfolio size
+    below 1 or below the active customers held (None, or the current value: no change, no check).
+
+    domain.md: each active customer has a manager whose role matches its tier, a territory's
+    customers follow its manager, and a portfolio is never above its maximum. Moving the customers
+    in the same step would choose for the supervisor who serves them (and, where nobody fits, leave
+    them unassigned), so the change is refused and says what to move first; a limit of 0 is what
+    deactivating the profile is for."""
+    held = Customer.objects.active().managed_by(manager.user_id)
+    errors = {}
+    if role in Role.values and (manager._state.adding or role != manager.role):
+        errors["role"] = _role_refusals(manager=manager, held=held, role=Role(role))
+    if max_customers is not None and (manager._state.adding or max_customers != manager.max_customers):
+        errors["max_customers"] = _limit_refusals(held=held, max_customers=max_customers)
+    errors = {name: messages for name, messages in errors.items() if messages}
+    if errors:
+        raise ValidationError(errors)
+
+
+def _role_refusals(*, manager: Manager, held, role: Role) -> list[str]:
+    counts = dict(
+        held.exclude(tier__in=[tier for tier, served_by in ROLE_FOR_TIER.items() if served_by == role])
+        .values_list("tier")
+        .annotate(n=Count("pk"))
+    )
+    messages = [
+        _(
+            "This manager still serves %(n)s customers of the tier “%(tier)s”, which a %(role)s "
+            "cannot serve: move them first."
+        )
+        % {"n": counts[tier], "tier": tier.label, "role": role.label}
+        for tier in Tier
+        if counts.get(tier)
+    ]
+    territories = sum(
+        model.objects.filter(manager_id=manager.user_id).count()
+        for model, served_by in TERRITORY_ROLES.items()
+        if served_by != role
+    )
+    if territories:
+        messages.append(
+            _(
+                "This manager still serves %(n)s communities or transformer districts, which a "
+                "%(role)s cannot serve: give them another manager first."
+            )
+            % {"n": territories, "role": role.label}
+        )
+    return messages
+
+
+def _limit_refusals(*, held, max_customers: int) -> list[str]:
+    if max_customers < 1:
+        return [
+            _(
+                "The maximum portfolio size must be at least 1: to give a manager no more customers, "
+                "deactivate the profile."
+            )
+        ]
+    load = held.count()
+    if max_customers < load:
+        return [
+            _(
+                "This manager serves %(n)s active customers: the maximum portfolio size cannot be "
+                "below that; move customers first."
+            )
+            % {"n": load}
+        ]
+    return []
 
 
 @transaction.atomic
@@ -77,6 +179,11 @@ def assignment_move(
     """Make `manager` (None: nobody) responsible for `customer`, closing the current assignment.
     Refuses a manager whose role does not serve the customer's tier, an inactive one, or one whose
     portfolio is full."""
+    if manager is not None and not _inside_team(by=by, user_id=manager.user_id):
+        # The API and the pages offer only managers in the user's scope; this keeps every caller so.
+        raise ValidationError(
+            {"manager": [_("Choose a manager in your own team: a customer cannot be moved out of it.")]}
+        )
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": [_("Say why the customer moves.")]})
@@ -175,7 +282,8 @@ def assignments_reconcile(*, by=None, limit: int = 20000) -> dict[str, int]:
         counts["assigned"] += 1
 
     assignments_apply(moves=moves, by=by)
-    # The run's audit record (each move is an Assignment with its reason and author).
+    # Only a log line: each move's record is its Assignment (reason and author), and the run's record
+    # is the JobRun with these counts that reconcile_assignments_task keeps (crm.common.runs.recorded_run).
     logger.info("assignment run by %s: %s", by or "the scheduler", counts)
     return counts
 

@@ -9,27 +9,34 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.common.paging import paginate
 from managers.models import ROLE_FOR_TIER, Manager
 from managers.selectors import unassigned_customers_for
 from managers.services import assignment_move
 
-PAGE_SIZE = 50
 
-
-def candidates_for(user, *, station_id: int, tier: str) -> list[Manager]:
-    """Active managers of the tier's role in the station, within the user's scope, least loaded first."""
-    return list(
+def candidates_by_place(user, *, places: set[tuple[int, str]]) -> dict[tuple[int, str], list[Manager]]:
+    """For each (station id, tier) of `places`: the active managers of the tier's role in the station,
+    within the user's scope, qualified and least loaded first. One query for all the places."""
+    managers = (
         Manager.objects.visible_to(user)
-        .filter(station_id=station_id, role=ROLE_FOR_TIER[tier], active=True)
+        .filter(
+            station_id__in={station for station, _tier in places},
+            role__in={ROLE_FOR_TIER[tier] for _station, tier in places},
+            active=True,
+        )
         .select_related("user")
         .with_portfolio_size()
         .order_by("-qualified", "portfolio_size", "employee_no")
     )
+    by_role: dict[tuple[int, str], list[Manager]] = {}
+    for manager in managers:
+        by_role.setdefault((manager.station_id, manager.role), []).append(manager)
+    return {(station, tier): by_role.get((station, ROLE_FOR_TIER[tier]), []) for station, tier in places}
 
 
 class AssignForm(forms.Form):
@@ -68,17 +75,12 @@ def unassigned(request):
             messages.error(request, _("Choose a manager."))
         return redirect(request.get_full_path())
 
-    page = Paginator(
+    page = paginate(
         customers.select_related("station", "community", "transformer_district").order_by(
             "station__code", "tier", "account_no"
         ),
-        PAGE_SIZE,
-    ).get_page(request.GET.get("page"))
-    pools: dict[tuple[int, str], list[Manager]] = {}
-    rows = []
-    for customer in page.object_list:
-        key = (customer.station_id, customer.tier)
-        if key not in pools:
-            pools[key] = candidates_for(request.user, station_id=customer.station_id, tier=customer.tier)
-        rows.append({"customer": customer, "candidates": pools[key]})
+        request,
+    )
+    pools = candidates_by_place(request.user, places={(c.station_id, c.tier) for c in page.object_list})
+    rows = [{"customer": c, "candidates": pools[(c.station_id, c.tier)]} for c in page.object_list]
     return render(request, "managers/unassigned.html", {"page": page, "rows": rows})

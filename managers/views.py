@@ -8,10 +8,11 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
+from crm.accounts.roles import leads_a_team
+from crm.common.paging import paginate
 from customers.models import Customer, Tier
-from customers.views import list_columns, paginate
-from managers.forms import TeamFilterForm
+from customers.views import list_columns
+from managers.forms import TeamFilter
 from managers.models import Manager
 from managers.selectors import portfolio_tier_annotations, tier_counts
 
@@ -19,11 +20,9 @@ from managers.selectors import portfolio_tier_annotations, tier_counts
 @login_required
 @require_safe
 def team(request):
-    form = TeamFilterForm(request.GET)
-    form.is_valid()  # invalid filters are shown on their fields and ignored
+    filterset = TeamFilter(request.GET, queryset=Manager.objects.visible_to(request.user), request=request)
     managers = (
-        form.filter(Manager.objects.visible_to(request.user))
-        .select_related("user", "station")
+        filterset.qs.select_related("user", "station")
         .annotate(**portfolio_tier_annotations())
         .order_by("station__code", "role", "employee_no")
     )
@@ -31,7 +30,11 @@ def team(request):
     page.object_list = list(page.object_list)
     for manager in page.object_list:
         manager.tier_cells = [(tier.label, getattr(manager, f"tier_{tier.value}")) for tier in Tier]
-    return render(request, "managers/team.html", {"form": form, "page": page, "tiers": list(Tier)})
+    return render(
+        request,
+        "managers/team.html",
+        {"filterset": filterset, "form": filterset.form, "page": page, "tiers": list(Tier)},
+    )
 
 
 @login_required
@@ -51,6 +54,6 @@ def manager_detail(request, pk):
             "tiers": tiers,
             "active_total": active_total,
             "page": page,
-            "can_filter_by_manager": bool(roles_of(request.user) & {SUPERVISOR, ADMINISTRATOR}),
+            "can_filter_by_manager": leads_a_team(request.user),
         },
     )

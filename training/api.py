@@ -2,19 +2,23 @@
 Views translate HTTP to service calls; the rules live in training.services."""
 
 import django_filters
+from django import forms
 from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, viewsets
 
 from crm.common.errors import Conflict
+from crm.common.fields import MAX_ID, DateField, PrimaryKeyRelatedField, ScopedPrimaryKeyRelatedField
 from crm.common.filters import FilterSet, YearFilter
+from crm.common.schema import filter_bounds
 from managers.models import Manager, Role
 from training import services
 from training.models import Category, Course, Session, TrainingRecord
-from training.selectors import compliance
+from training.selectors import compliance, compliance_managers, in_team
 
 
 # ---------------------------------------------------------------- courses
@@ -79,14 +83,14 @@ class CourseViewSet(viewsets.ModelViewSet):
 
 # ---------------------------------------------------------------- records
 class TrainingRecordSerializer(serializers.ModelSerializer):
-    manager = serializers.PrimaryKeyRelatedField(
+    # A manager outside the caller's scope is refused with the words used for an id that does not
+    # exist, so the answer does not tell who exists elsewhere.
+    manager = ScopedPrimaryKeyRelatedField(
         queryset=Manager.objects.all(), help_text=gettext_lazy("The manager's id (their user id).")
     )
-    course = serializers.PrimaryKeyRelatedField(queryset=Course.objects.all())
-    session = serializers.PrimaryKeyRelatedField(
-        queryset=Session.objects.all(), required=False, allow_null=True
-    )
-    session_date = serializers.DateField(
+    course = PrimaryKeyRelatedField(queryset=Course.objects.all())
+    session = PrimaryKeyRelatedField(queryset=Session.objects.all(), required=False, allow_null=True)
+    session_date = DateField(
         required=False, help_text=gettext_lazy("Defaults to the session's date when a session is given.")
     )
     hours = serializers.DecimalField(
@@ -119,11 +123,6 @@ class TrainingRecordSerializer(serializers.ModelSerializer):
         # Uniqueness (one record per manager, course and day) is checked by the service, which also
         # fills the date from the session.
         validators = []
-
-    def validate_manager(self, manager):
-        if not Manager.objects.visible_to(self.context["request"].user).filter(pk=manager.pk).exists():
-            raise serializers.ValidationError(_("No manager with this id."))
-        return manager
 
     def validate(self, attrs):
         if self.instance is None and "session_date" not in attrs and not attrs.get("session"):
@@ -215,17 +214,45 @@ class ComplianceRowSerializer(serializers.Serializer):
         return len(row.passed)
 
 
-class ComplianceQuerySerializer(serializers.Serializer):
-    year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)
-    station = serializers.IntegerField(min_value=1, required=False)
-    team = serializers.IntegerField(min_value=1, required=False)
+class _IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class ComplianceFilter(FilterSet):
+    """The compliance report's query, of training-compliance/ and of the compliance page: which of
+    the managers (compliance_managers) it covers, and the year (`report_year`, this year unless
+    given). Documented by the view's parameters below."""
+
+    year = _IntegerFilter(method="of_the_report", min_value=2000, max_value=2100)
+    station = _IntegerFilter(field_name="station", min_value=1, max_value=MAX_ID)
+    team = _IntegerFilter(method="in_team", min_value=1, max_value=MAX_ID)
+
+    class Meta:
+        model = Manager
+        fields = ["year", "station", "team"]
+
+    def of_the_report(self, managers, name, value):
+        return managers  # the year is the report's, not a filter of the managers
+
+    def in_team(self, managers, name, lead):
+        """The team of a lead: their user id (the API), or the user chosen (the page)."""
+        return in_team(managers, getattr(lead, "pk", lead))
+
+    @property
+    def report_year(self) -> int:
+        self.form.is_valid()  # a value that does not validate is left out of cleaned_data
+        return self.form.cleaned_data.get("year") or timezone.localdate().year
+
+
+def _bounded(name: str) -> dict:
+    return {"type": "integer", **filter_bounds(ComplianceFilter.base_filters[name])}
 
 
 @extend_schema(
     parameters=[
-        OpenApiParameter("year", int, description="Calendar year (default: this year)."),
-        OpenApiParameter("station", int, description="Supply station id."),
-        OpenApiParameter("team", int, description="A supervisor's user id: their whole team."),
+        OpenApiParameter("year", _bounded("year"), description="Calendar year (default: this year)."),
+        OpenApiParameter("station", _bounded("station"), description="Supply station id."),
+        OpenApiParameter("team", _bounded("team"), description="A supervisor's user id: their whole team."),
     ]
 )
 class TrainingComplianceView(generics.ListAPIView):
@@ -237,13 +264,11 @@ class TrainingComplianceView(generics.ListAPIView):
     filter_backends = []
 
     def list(self, request, *args, **kwargs):
-        query = ComplianceQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        rows = compliance(
-            user=request.user,
-            year=query.validated_data.get("year", timezone.localdate().year),
-            station=query.validated_data.get("station"),
-            team=query.validated_data.get("team"),
+        query = ComplianceFilter(
+            request.query_params, queryset=compliance_managers(user=request.user), request=request
         )
+        if not query.is_valid():
+            raise translate_validation(query.errors)
+        rows = compliance(user=request.user, year=query.report_year, managers=query.qs)
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.common.months import add_months
 from managers.models import Manager, Role
 from training.models import Category, Course, Delivery, Result, RoleRequirement, Session, TrainingRecord
 from training.services import qualification_refresh
@@ -99,17 +100,12 @@ def seed_training_demo(*, seed: int = DEFAULT_SEED, until: dt.date | None = None
     }
 
 
-def seed_demo(*, seed: int, until: dt.date | None = None, stdout=None) -> None:
-    """The entry point `manage.py seed_demo` calls for each app's demo data."""
-    counts = seed_training_demo(seed=seed, until=until)
-    if stdout is not None:
-        stdout.write(
-            _(
-                "Training: %(courses)s courses, %(sessions)s sessions, %(records)s records; "
-                "%(unqualified)s managers not qualified."
-            )
-            % counts
-        )
+def seed_demo(*, seed: int, until: dt.date | None = None) -> str:
+    """The entry point `manage.py seed_demo` calls for each app's demo data: what it made, in a line."""
+    return _(
+        "Training: %(courses)s courses, %(sessions)s sessions, %(records)s records; "
+        "%(unqualified)s managers not qualified."
+    ) % seed_training_demo(seed=seed, until=until)
 
 
 def _courses() -> dict[str, Course]:
@@ -160,8 +156,7 @@ def _record(manager: Manager, course: Course, session: Session, score: int) -> T
 
 
 def _month_end(day: dt.date) -> dt.date:
-    following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return following - dt.timedelta(days=1)
+    return add_months(day, 1) - dt.timedelta(days=1)
 
 
 def _unqualified() -> int:

@@ -1,41 +1,53 @@
-"""Forms of the training pages: the compliance filters, a session's results in one go, and the
+"""Forms of the training pages: the compliance report's filters, a session's results in one go, and the
 course form of the admin (with the roles that must pass the course)."""
 
+import django_filters
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.common.filters import PageFilterSet
 from managers.models import Manager, Role
+from training.api import ComplianceFilter
 from training.models import Course
+from training.selectors import compliance_filter_choices
 
 
-class ComplianceFilterForm(forms.Form):
-    """Every field is optional; an invalid value is reported on its field and ignored."""
+def _stations(request):
+    return compliance_filter_choices(user=request.user)[0]
 
-    year = forms.IntegerField(label=_("Year"), required=False, min_value=2000, max_value=2100)
-    station = forms.ModelChoiceField(
-        label=_("Supply station"), required=False, queryset=None, empty_label=_("All stations")
-    )
-    team = forms.ModelChoiceField(
-        label=_("Team of"), required=False, queryset=None, empty_label=_("Everyone I see")
-    )
-    gaps = forms.BooleanField(label=_("Only managers with gaps"), required=False)
 
-    def __init__(self, *args, stations, leads, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["station"].queryset = stations
-        self.fields["team"].queryset = leads
-        self.fields["team"].label_from_instance = lambda user: user.display_name
-        self.fields["year"].widget.attrs.update(
-            {"inputmode": "numeric", "placeholder": timezone.localdate().year}
-        )
+def _leads(request):
+    return compliance_filter_choices(user=request.user)[1]
 
-    def value(self, name):
-        return getattr(self, "cleaned_data", {}).get(name)
+
+class _Checkbox(django_filters.Filter):
+    field_class = forms.BooleanField
+
+
+class ComplianceReportFilter(PageFilterSet, ComplianceFilter):
+    """The API's compliance query on the report page and its XLSX. The page offers the stations and
+    the team leads in the user's view as lists to choose from (the API takes ids), and a box to keep
+    only the managers with gaps (`gaps_only`: it narrows the report's rows, not the managers)."""
+
+    station = django_filters.ModelChoiceFilter(queryset=_stations)
+    team = django_filters.ModelChoiceFilter(queryset=_leads, method="in_team")
+    gaps = _Checkbox(label=_("Only managers with gaps"), method="of_the_report")
+
+    labels = {
+        "year": (_("Year"),),
+        "station": (_("Supply station"), _("All stations")),
+        "team": (_("Team of"), _("Everyone I see")),
+    }
+
+    def present(self, fields: dict) -> None:
+        fields["team"].label_from_instance = lambda user: user.display_name
+        fields["year"].widget.attrs.update({"inputmode": "numeric", "placeholder": timezone.localdate().year})
 
     @property
-    def chosen_year(self) -> int:
-        return self.value("year") or timezone.localdate().year
+    def gaps_only(self) -> bool:
+        self.form.is_valid()
+        return bool(self.form.cleaned_data.get("gaps"))
 
 
 class SessionCourseForm(forms.Form):

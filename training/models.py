@@ -12,7 +12,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from crm.common.models import TimeStampedModel
-from crm.common.scopes import scope_for
+from crm.common.scopes import ScopedQuerySet
 from managers.models import Manager, Role
 
 
@@ -130,19 +130,15 @@ class Session(TimeStampedModel):
         return f"{self.course.title} {self.date:%Y-%m-%d} {self.place}"
 
 
-class TrainingRecordQuerySet(models.QuerySet):
+class TrainingRecordQuerySet(ScopedQuerySet):
+    scope_field = "manager_id"
+
     def passed(self):
         return self.filter(result=Result.PASSED)
 
     def attended(self):
         """Records of training that took place (passed or failed): these count as hours."""
         return self.filter(result__in=[Result.PASSED, Result.FAILED])
-
-    def visible_to(self, user):
-        scope = scope_for(user)
-        if scope.sees_all:
-            return self
-        return self.filter(manager_id__in=scope.user_ids)
 
 
 class TrainingRecord(TimeStampedModel):

@@ -63,15 +63,15 @@ class ComplianceSummary:
         return sum(self.hours.values(), ZERO)
 
 
-def compliance_managers(*, user, station: int | None = None, team: int | None = None) -> QuerySet[Manager]:
-    """The active managers the report covers: those `user` may see, narrowed to a station and to the
-    team (everyone below) of the user with id `team`."""
-    managers = Manager.objects.visible_to(user).active()
-    if station is not None:
-        managers = managers.filter(station_id=station)
-    if team is not None:
-        managers = managers.filter(user_id__in=team_user_ids(team))
-    return managers
+def compliance_managers(*, user) -> QuerySet[Manager]:
+    """The active managers the report may cover: those `user` may see. The report's query
+    (training.api.ComplianceFilter) narrows them to a station or a team."""
+    return Manager.objects.visible_to(user).active()
+
+
+def in_team(managers: QuerySet[Manager], lead_id: int) -> QuerySet[Manager]:
+    """`managers` in the team (everyone below) of the user with id `lead_id`."""
+    return managers.filter(user_id__in=team_user_ids(lead_id))
 
 
 def requirements_by_role(roles) -> dict[str, list[Course]]:
@@ -100,12 +100,12 @@ def hours_by_category(*, managers, year: int) -> dict[int, dict[str, Decimal]]:
     return hours
 
 
-def compliance(
-    *, user, year: int, station: int | None = None, team: int | None = None
-) -> list[ComplianceRow]:
+def compliance(*, user, year: int, managers: QuerySet[Manager] | None = None) -> list[ComplianceRow]:
     """Per manager in scope: required versus passed (as of the end of `year`), hours per category in
-    `year`, and what is missing. Four queries (five with a team) whatever the number of managers."""
-    managers_qs = compliance_managers(user=user, station=station, team=team)
+    `year`, and what is missing. `managers` narrows compliance_managers(user=user) (the report's
+    query does); by default the report covers all of them. Four queries (five with a team) whatever
+    the number of managers."""
+    managers_qs = compliance_managers(user=user) if managers is None else managers
     managers = list(managers_qs.select_related("user", "station").order_by("station__code", "employee_no"))
     if not managers:
         return []

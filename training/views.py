@@ -8,7 +8,6 @@ issues a fixed number of queries whatever the number of managers and records."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Max, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,28 +16,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
+from crm.accounts.roles import leads_a_team
+from crm.common.paging import paginate
 from customers.models import Station
 from managers.models import Manager
 from training.exports import compliance_workbook
-from training.forms import ComplianceFilterForm, SessionCourseForm, SessionResultsForm
+from training.forms import ComplianceReportFilter, SessionCourseForm, SessionResultsForm
 from training.models import Category, Result, Session, TrainingRecord
 from training.selectors import (
     compliance,
-    compliance_filter_choices,
+    compliance_managers,
     compliance_summary,
     manager_training,
 )
 from training.services import session_results_record
 
-PAGE_SIZE = 50
 RECORD_PERMISSIONS = ["training.add_trainingrecord", "training.change_trainingrecord"]
-
-
-def _page(rows: list, request):
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.links = list(page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1))
-    return page
 
 
 def _can_record(user) -> bool:
@@ -49,7 +42,7 @@ def _can_record(user) -> bool:
 @require_safe
 def home(request):
     """The menu's "Training": supervisors land on the compliance report, managers on their own page."""
-    if _can_record(request.user) or roles_of(request.user) & {SUPERVISOR, ADMINISTRATOR}:
+    if _can_record(request.user) or leads_a_team(request.user):
         return redirect("training:compliance")
     if Manager.objects.filter(pk=request.user.pk).exists():
         return redirect("training:manager", pk=request.user.pk)
@@ -58,35 +51,29 @@ def home(request):
 
 # ---------------------------------------------------------------- compliance
 def _compliance_rows(request):
-    stations, leads = compliance_filter_choices(user=request.user)
-    form = ComplianceFilterForm(request.GET, stations=stations, leads=leads)
-    form.is_valid()  # invalid filters are shown on their fields and ignored
-    station, team = form.value("station"), form.value("team")
-    rows = compliance(
-        user=request.user,
-        year=form.chosen_year,
-        station=station.pk if station else None,
-        team=team.pk if team else None,
+    filterset = ComplianceReportFilter(
+        request.GET, queryset=compliance_managers(user=request.user), request=request
     )
-    return form, rows
+    return filterset, compliance(user=request.user, year=filterset.report_year, managers=filterset.qs)
 
 
 @login_required
 @permission_required("training.view_trainingrecord", raise_exception=True)
 @require_safe
 def compliance_report(request):
-    form, rows = _compliance_rows(request)
+    filterset, rows = _compliance_rows(request)
     summary = compliance_summary(rows)
-    if form.value("gaps"):
+    if filterset.gaps_only:
         rows = [row for row in rows if row.missing]
     return render(
         request,
         "training/compliance.html",
         {
-            "form": form,
-            "year": form.chosen_year,
+            "filterset": filterset,
+            "form": filterset.form,
+            "year": filterset.report_year,
             "summary": summary,
-            "page": _page(rows, request),
+            "page": paginate(rows, request),
             "categories": Category.choices,
             "can_record": _can_record(request.user),
             "export_query": request.GET.urlencode(),
@@ -99,14 +86,15 @@ def compliance_report(request):
 @require_safe
 def compliance_export(request):
     """The compliance table, same filters, as an XLSX file."""
-    form, rows = _compliance_rows(request)
-    if form.value("gaps"):
+    filterset, rows = _compliance_rows(request)
+    if filterset.gaps_only:
         rows = [row for row in rows if row.missing]
+    year = filterset.report_year
     response = HttpResponse(
-        compliance_workbook(rows, year=form.chosen_year),
+        compliance_workbook(rows, year=year),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = f'attachment; filename="training-compliance-{form.chosen_year}.xlsx"'
+    response["Content-Disposition"] = f'attachment; filename="training-compliance-{year}.xlsx"'
     return response
 
 

@@ -4,7 +4,7 @@ to look into (reports are written by the managers' pages and the API, runs by th
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from visits import services
+from visits import generation
 from visits.models import FollowUp, VisitPolicy, VisitReport, VisitRun, VisitTask
 
 
@@ -58,5 +58,5 @@ class VisitRunAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Generate visit tasks now"))
     def generate_now(self, request, queryset):
-        services.visit_run_start(job=VisitRun.Job.GENERATE, by=request.user)
+        generation.visit_run_start(job=VisitRun.Job.GENERATE, by=request.user)
         self.message_user(request, _("Visit task generation queued."))

@@ -1,6 +1,6 @@
 """REST endpoints of the visit system (api.md): `visit-policies/`, `visit-tasks/` with
 `visit-tasks/{id}/report/`, and `visit-runs/`. Views translate HTTP to service calls; the rules live
-in visits.services, the scope in VisitTask.objects.visible_to."""
+in visits.services, visits.reports and visits.generation, the scope in VisitTask.objects.visible_to."""
 
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
@@ -16,12 +16,11 @@ from crm.common.filters import FilterSet, IdFilter
 from crm.common.permissions import ModelPermissions, model_permissions
 from crm.common.scopes import scope_for
 from customers.models import Community, Customer, TransformerDistrict
-from visits import services
+from visits import generation, reports, services
 from visits.models import (
     Department,
     FollowUp,
     FollowUpStatus,
-    Kind,
     TaskStatus,
     VisitPolicy,
     VisitReport,
@@ -95,7 +94,7 @@ class VisitTaskSerializer(ModelSerializer):
             },
             "kind": {"required": False},
         }
-        validators = []  # uniqueness per (target, kind, period) is the service's
+        validators = []  # tasks made here are ad hoc, which are not unique per (target, kind, period)
 
     def get_target_name(self, task) -> str:
         return str(task.target)
@@ -108,8 +107,8 @@ class VisitTaskSerializer(ModelSerializer):
             for fixed in ("kind", "customer", "community", "transformer_district", "period"):
                 if fixed in attrs and attrs[fixed] != getattr(self.instance, fixed):
                     raise serializers.ValidationError({fixed: [_("This cannot be changed once created.")]})
-        elif attrs.get("kind", Kind.AD_HOC) == Kind.SCHEDULED:
-            raise serializers.ValidationError({"kind": [_("Scheduled tasks come from the visit policies.")]})
+        # On create, visits.services.visit_task_create refuses any kind but ad hoc and a target
+        # outside the caller's scope, on the field, before anything is written.
         return attrs
 
     def create(self, validated_data):
@@ -176,7 +175,7 @@ class VisitTaskViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Visit tasks of the managers in the caller's scope. POST creates an ad hoc (or care) task; PATCH
+    """Visit tasks of the managers in the caller's scope. POST creates an ad hoc task; PATCH
     reschedules, hands over or cancels (with `cancel_reason`); posting the report marks it done."""
 
     serializer_class = VisitTaskSerializer
@@ -214,7 +213,7 @@ class VisitTaskViewSet(
             return Response(VisitReportSerializer(report, context=self.get_serializer_context()).data)
         serializer = VisitReportSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        report = services.visit_report_submit(task=task, by=request.user, **serializer.validated_data)
+        report = reports.visit_report_submit(task=task, by=request.user, **serializer.validated_data)
         return Response(
             VisitReportSerializer(report, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,
@@ -248,7 +247,8 @@ class VisitRunSerializer(ModelSerializer):
 
 class VisitRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Runs of the visit jobs. POST generates the visit tasks due today, in the background (202: the
-    run to poll)."""
+    run to poll). Company-wide records: supervisors and administrators read them, account managers
+    hold no `view_visitrun` and are answered 403 (crm/accounts/roles.py)."""
 
     serializer_class = VisitRunSerializer
     queryset = VisitRun.objects.order_by("-created_at", "-id")
@@ -257,6 +257,6 @@ class VisitRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(request=None, responses={202: VisitRunSerializer})
     def create(self, request, *args, **kwargs):
-        run = services.visit_run_start(job=VisitRun.Job.GENERATE, by=request.user)
+        run = generation.visit_run_start(job=VisitRun.Job.GENERATE, by=request.user)
         run.refresh_from_db()
         return Response(self.get_serializer(run).data, status=status.HTTP_202_ACCEPTED)

@@ -11,6 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.common.months import add_months, month_start
+from visits.care import care_visits_detect
+from visits.generation import visit_tasks_generate
 from visits.models import (
     Channel,
     Department,
@@ -21,13 +24,7 @@ from visits.models import (
     VisitReport,
     VisitTask,
 )
-from visits.services import (
-    add_months,
-    care_visits_detect,
-    month_start,
-    visit_tasks_generate,
-    visit_tasks_mark_overdue,
-)
+from visits.reminders import visit_tasks_mark_overdue
 
 DEFAULT_SEED = 20260101
 PEOPLE = ["王厂长", "李经理", "张主任", "刘总", "陈会计", "物业赵经理", "村委会孙主任", "电工老周"]
@@ -122,14 +119,9 @@ def seed_visits_demo(*, seed: int = DEFAULT_SEED, until: dt.date | None = None) 
     }
 
 
-def seed_demo(*, seed: int, until: dt.date | None = None, stdout=None) -> None:
-    """The entry point `manage.py seed_demo` calls for each app's demo data."""
-    counts = seed_visits_demo(seed=seed, until=until)
-    if stdout is not None:
-        stdout.write(
-            _(
-                "Visits: %(tasks)s tasks, %(reports)s reports, %(follow_ups)s follow-ups, "
-                "%(overdue)s overdue, %(care)s care visits."
-            )
-            % counts
-        )
+def seed_demo(*, seed: int, until: dt.date | None = None) -> str:
+    """The entry point `manage.py seed_demo` calls for each app's demo data: what it made, in a line."""
+    return _(
+        "Visits: %(tasks)s tasks, %(reports)s reports, %(follow_ups)s follow-ups, "
+        "%(overdue)s overdue, %(care)s care visits."
+    ) % seed_visits_demo(seed=seed, until=until)

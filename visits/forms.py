@@ -1,12 +1,12 @@
 """Forms of the visit pages: the quick report (with follow-ups as a small formset) and the month picker."""
 
 import datetime as dt
-import re
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.common import months
 from visits.models import Channel, Department, FollowUpStatus, Trend
 
 
@@ -57,8 +57,10 @@ FollowUpFormSet = forms.formset_factory(FollowUpForm, extra=2, max_num=10, valid
 
 
 def parse_month(value: str | None, *, default: dt.date) -> dt.date:
-    """`YYYY-MM` to the first day of that month; anything else gives `default`."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", (value or "").strip())
-    if match and 2000 <= int(match.group(1)) <= 2100 and 1 <= int(match.group(2)) <= 12:
-        return dt.date(int(match.group(1)), int(match.group(2)), 1)
-    return default
+    """`YYYY-MM` to the first day of that month; anything else, or a year outside 2000-2100 (the
+    calendar offers nothing there), gives `default`."""
+    try:
+        month = months.parse(value or "", strict=True)
+    except ValueError:
+        return default
+    return month if 2000 <= month.year <= 2100 else default

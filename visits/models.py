@@ -8,8 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.common.models import TimeStampedModel
-from crm.common.scopes import scope_for
+from crm.common.models import RunRecord, TimeStampedModel
+from crm.common.scopes import ScopedQuerySet
 from customers.models import Community, Customer, Tier, TransformerDistrict
 
 
@@ -70,12 +70,8 @@ class TaskStatus(models.TextChoices):
 OPEN_STATUSES = (TaskStatus.PLANNED, TaskStatus.OVERDUE)
 
 
-class VisitTaskQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        scope = scope_for(user)
-        if scope.sees_all:
-            return self
-        return self.filter(manager_id__in=scope.user_ids)
+class VisitTaskQuerySet(ScopedQuerySet):
+    scope_field = "manager_id"
 
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
@@ -314,7 +310,7 @@ class FollowUp(TimeStampedModel):
         return f"{self.get_department_display()}: {self.action}"
 
 
-class VisitRun(TimeStampedModel):
+class VisitRun(RunRecord):
     """One run of a visit job: when, what it did, how long, whether it failed."""
 
     class Job(models.TextChoices):
@@ -324,15 +320,8 @@ class VisitRun(TimeStampedModel):
         REMINDERS = "reminders", _("Send reminders")
         DIGEST = "digest", _("Send overdue digest")
 
-    class State(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
     job = models.CharField(_("job"), max_length=20, choices=Job.choices, default=Job.GENERATE)
     day = models.DateField(_("day"))
-    status = models.CharField(_("status"), max_length=20, choices=State.choices, default=State.QUEUED)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
@@ -341,10 +330,7 @@ class VisitRun(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     counts = models.JSONField(_("counts"), default=dict, blank=True)
-    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -363,9 +349,3 @@ class VisitRun(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_job_display()} {self.day}"
-
-    @property
-    def duration(self):
-        if self.started_at and self.finished_at:
-            return self.finished_at - self.started_at
-        return None

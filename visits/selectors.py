@@ -6,13 +6,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from crm.common.months import add_months, month_start
 from customers.models import ConsumptionRecord
 from visits.models import Department, FollowUp, Kind, TaskStatus, VisitReport, VisitTask
-from visits.services import add_months, month_start
 
 
 # ---------------------------------------------------------------- a manager's week
@@ -46,6 +46,24 @@ def month_tasks_for(*, user, manager_id: int | None, month: dt.date) -> QuerySet
     if manager_id:
         tasks = tasks.for_manager(manager_id)
     return tasks.select_related("customer", "community", "transformer_district").order_by("due_date", "id")
+
+
+# ---------------------------------------------------------------- a customer's visits
+def visit_history(*, user, customer, limit: int) -> list[VisitTask]:
+    """The customer's latest `limit` visits that `user` may see, newest first, each with its report
+    as `report_full` (None without one) and the report's follow-ups: two queries, the tasks with
+    their reports, then the follow-ups of all of them."""
+    tasks = list(
+        VisitTask.objects.visible_to(user)
+        .filter(customer=customer)
+        .select_related("report", "manager")
+        .order_by("-due_date", "-id")[:limit]
+    )
+    reports = [t.report for t in tasks if hasattr(t, "report")]
+    prefetch_related_objects(reports, Prefetch("follow_ups", queryset=FollowUp.objects.order_by("id")))
+    for task in tasks:
+        task.report_full = getattr(task, "report", None)
+    return tasks
 
 
 # ---------------------------------------------------------------- supervisors
@@ -168,7 +186,7 @@ class ForecastSummary:
         return {key: self._mape(items) for key, items in groups.items()}
 
 
-def forecast_errors(*, user, manager_id: int | None = None, today: dt.date | None = None) -> ForecastSummary:
+def forecast_errors(*, user, today: dt.date | None = None) -> ForecastSummary:
     """Reports (in scope) on customers with a forecast whose 12 months after the visit month have all
     passed and been metered: the forecast against the sum of those 12 months' consumption. A report
     whose months are not all metered yet, or that metered nothing, is left out."""
@@ -184,10 +202,7 @@ def forecast_errors(*, user, manager_id: int | None = None, today: dt.date | Non
         .values_list(*FORECAST_COLUMNS)
         .order_by("visited_on", "pk")
     )
-    reports = list(reports)
-    if manager_id is not None:
-        reports = [r for r in reports if r[3] == manager_id]
-    return ForecastSummary(rows=forecasts_against_metered(reports))
+    return ForecastSummary(rows=forecasts_against_metered(list(reports)))
 
 
 # What `forecasts_against_metered` reads of each report, in its order: a VisitReport queryset's

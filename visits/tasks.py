@@ -1,10 +1,11 @@
-"""Celery tasks of the visit system: each takes ids (or nothing), calls one service and is idempotent
-(the database's unique constraints and `reminded_on` make a redelivered message harmless)."""
+"""Celery tasks of the visit system: each takes ids (or nothing), calls one service of
+visits.generation (a recorded run, or the tier-change handling) and is idempotent (the database's
+unique constraints and `reminded_on` make a redelivered message harmless)."""
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from visits import services
+from visits import generation
 from visits.models import VisitRun
 
 TRANSIENT = (ConnectionError, OperationalError, InterfaceError)
@@ -20,41 +21,41 @@ _OPTIONS = {
 @shared_task(**_OPTIONS)
 def visit_run_task(run_id: int) -> dict:
     """Execute a recorded run (POST visit-runs/)."""
-    return services.visit_run_execute(run_id=run_id).counts
+    return generation.visit_run_execute(run_id=run_id).counts
 
 
 @shared_task(**_OPTIONS)
 def generate_visit_tasks_task() -> dict:
     """Daily: create the scheduled tasks due (a second run the same day creates nothing)."""
-    return services.visit_run_now(job=VisitRun.Job.GENERATE).counts
+    return generation.visit_run_now(job=VisitRun.Job.GENERATE).counts
 
 
 @shared_task(**_OPTIONS)
 def mark_overdue_visits_task() -> dict:
-    return services.visit_run_now(job=VisitRun.Job.OVERDUE).counts
+    return generation.visit_run_now(job=VisitRun.Job.OVERDUE).counts
 
 
 @shared_task(**_OPTIONS)
 def detect_care_visits_task() -> dict:
-    return services.visit_run_now(job=VisitRun.Job.CARE).counts
+    return generation.visit_run_now(job=VisitRun.Job.CARE).counts
 
 
 @shared_task(**_OPTIONS)
 def send_visit_reminders_task() -> dict:
-    return services.visit_run_now(job=VisitRun.Job.REMINDERS).counts
+    return generation.visit_run_now(job=VisitRun.Job.REMINDERS).counts
 
 
 @shared_task(**_OPTIONS)
 def send_overdue_digest_task() -> dict:
-    return services.visit_run_now(job=VisitRun.Job.DIGEST).counts
+    return generation.visit_run_now(job=VisitRun.Job.DIGEST).counts
 
 
 @shared_task(**_OPTIONS)
 def visits_after_classification_task(run_id: int) -> dict:
     """After reassignment: cancel the old tier's open tasks of changed customers and welcome them."""
-    return services.tier_changes_handle_for_run(run_id=run_id)
+    return generation.tier_changes_handle_for_run(run_id=run_id)
 
 
 @shared_task(**_OPTIONS)
 def visits_after_tier_pin_task(customer_ids: list[int]) -> dict:
-    return services.tier_changes_handle_for_customers(customer_ids=customer_ids)
+    return generation.tier_changes_handle_for_customers(customer_ids=customer_ids)

@@ -14,11 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
+from crm.accounts.roles import leads_a_team
+from crm.common.months import add_months, month_start
 from crm.common.scopes import scope_for
 from managers.models import Manager
 from visits.forms import FollowUpFormSet, ReportForm, parse_month
 from visits.models import TaskStatus, VisitTask
+from visits.reports import visit_report_submit
 from visits.selectors import (
     completion_by_manager_and_month,
     follow_ups_waiting,
@@ -28,7 +30,6 @@ from visits.selectors import (
     overdue_for,
     week_tasks_for,
 )
-from visits.services import add_months, month_start, visit_report_submit
 
 VIEW = "visits.view_visittask"
 
@@ -66,7 +67,7 @@ def week(request):
             "managers": managers,
             "manager_id": manager_id,
             "overdue": TaskStatus.OVERDUE,
-            "leads_a_team": bool(roles_of(request.user) & {SUPERVISOR, ADMINISTRATOR}),
+            "leads_a_team": leads_a_team(request.user),
         },
     )
 

@@ -1,14 +1,16 @@
-"""Token authentication for integration clients: obtain with username and password, revoke with DELETE."""
+"""Token authentication for integration clients: obtain with username and password, revoke with
+DELETE. A token lives API_TOKEN_TTL_DAYS (crm.accounts.tokens)."""
 
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+
+from crm.accounts.tokens import token_issue, user_end_tokens
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -45,11 +47,11 @@ class TokenView(APIView):
                 {"non_field_errors": [_("Unable to log in with these credentials.")]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        # the token held while it lives, or a new one in place of an expired one (crm.accounts.tokens)
+        return Response({"token": token_issue(user=user).key})
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request):
         """Revoke the caller's token: every client using it must log in again."""
-        Token.objects.filter(user=request.user).delete()
+        user_end_tokens(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

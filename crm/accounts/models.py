@@ -44,19 +44,31 @@ class User(AbstractUser):
         return instance
 
     def save(self, *args, **kwargs) -> None:
-        """Deactivating a user ends their sessions and deletes their tokens in the same transaction,
-        whichever way the deactivation comes (admin, service, shell)."""
+        """Deactivating a user ends their sessions and deletes their tokens, and changing their
+        password deletes their tokens, in the same transaction as the change, whichever way it
+        comes (the admin's password pages, a service, `manage.py changepassword`, the shell).
+
+        A password change is what `set_password` marks in `_password` for this save to see; it is
+        read here rather than in `set_password`, which saves nothing (the tokens would end even if
+        the change were never saved) and also serves Django's re-hashing of an unchanged password at
+        log-in, which clears the mark and must leave the tokens alone. Sessions need nothing here:
+        Django's session hash already ends the others, and the password-change page keeps its own."""
         deactivated = self.pk is not None and not self.is_active
         if deactivated and getattr(self, "_loaded_active", None) is None:
             deactivated = type(self).objects.filter(pk=self.pk, is_active=True).exists()
         elif deactivated:
             deactivated = self._loaded_active
+        password_changed = self.pk is not None and self._password is not None
         with transaction.atomic():
             super().save(*args, **kwargs)
             if deactivated:
                 from crm.accounts.security import user_end_sessions
 
                 user_end_sessions(user=self)
+            elif password_changed:
+                from crm.accounts.tokens import user_end_tokens
+
+                user_end_tokens(user=self)
         self._loaded_active = self.is_active
 
     def clean(self) -> None:

@@ -37,7 +37,7 @@ _RECORD_TRAINING = [
     "training.add_trainingrecord",
     "training.change_trainingrecord",
 ]
-# Visits: managers plan and report their own visits; supervisors also see the runs.
+# Visits: managers plan and report their own visits; supervisors also see the runs (below).
 _WORK_VISITS = [
     "visits.view_visitpolicy",
     "visits.view_visittask",
@@ -47,8 +47,10 @@ _WORK_VISITS = [
     "visits.add_visitreport",
     "visits.view_followup",
     "visits.change_followup",
-    "visits.view_visitrun",
 ]
+# The runs of the visit jobs are company-wide records (how many tasks were made for everyone): for
+# those who oversee the work, not for a manager, who cannot start one either.
+_SEE_VISIT_RUNS = ["visits.view_visitrun"]
 # Appraisal: everyone reads (within Appraisal.objects.visible_to) and, on a panel seat, scores with
 # no further permission; supervisors work their team's appraisals and panels.
 _VIEW_APPRAISALS = [
@@ -74,6 +76,7 @@ ROLE_PERMISSIONS: dict[str, list[str] | str] = {
     + _READ_TRAINING
     + _RECORD_TRAINING
     + _WORK_VISITS
+    + _SEE_VISIT_RUNS
     + _VIEW_APPRAISALS
     + _WORK_APPRAISALS,
     # Administrators hold every permission of the product's apps.
@@ -118,13 +121,15 @@ def _permissions(names: list[str]) -> list[Permission]:
 
 
 def sync_role_groups(**kwargs) -> None:
+    """Give each role's group exactly the permissions listed above (after every migrate): one taken
+    off a role's list leaves its group too."""
     for role, names in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         if names == "*":
             perms = list(Permission.objects.filter(content_type__app_label__in=ADMIN_APPS))
         else:
             perms = _permissions(names)
-        group.permissions.add(*perms)
+        group.permissions.set(perms)
 
 
 def roles_of(user) -> set[str]:
@@ -136,3 +141,9 @@ def roles_of(user) -> set[str]:
     if user.is_superuser:
         roles.add(ADMINISTRATOR)
     return roles
+
+
+def leads_a_team(user) -> bool:
+    """Supervisors and administrators: they work on other people's portfolios, not only their own
+    (pick a manager to filter by, pin tiers, open the team's reports)."""
+    return bool(roles_of(user) & {SUPERVISOR, ADMINISTRATOR})

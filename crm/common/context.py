@@ -1,10 +1,10 @@
-from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
+from crm.accounts.roles import ADMINISTRATOR, leads_a_team, roles_of
 
 
 def navigation(request):
     """Which menu entries the signed-in user sees."""
-    roles = roles_of(getattr(request, "user", None))
+    user = getattr(request, "user", None)
     return {
-        "nav_is_supervisor": bool(roles & {SUPERVISOR, ADMINISTRATOR}),
-        "nav_is_admin": ADMINISTRATOR in roles,
+        "nav_is_supervisor": leads_a_team(user),
+        "nav_is_admin": ADMINISTRATOR in roles_of(user),
     }

@@ -4,11 +4,12 @@
 - 401/403/404/405/429 `{"detail": "message"}` as DRF answers them;
 - 409 `{"detail": "message"}` for a state conflict.
 
-Services raise Django's `ValidationError` (or `ServiceError`); both become the 400 shape here, so a
-rule refuses the same way in the browser and over the API. An `IntegrityError` that validation did
-not foresee (two requests racing for the same unique value, deleting a station still in use) is a
-conflict with existing data: 409, never a 500. `add_error_responses` writes these shapes into the
-OpenAPI schema, which must describe every response the server sends."""
+Services raise Django's `ValidationError`, which becomes the 400 shape here, so a rule refuses the
+same way in the browser and over the API; a state conflict they raise as `Conflict`. An
+`IntegrityError` that validation did not foresee (two requests racing for the same unique value,
+deleting a station still in use) is a conflict with existing data: 409, never a 500.
+`add_error_responses` writes these shapes into the OpenAPI schema, which must describe every
+response the server sends."""
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -26,15 +27,6 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
-class ServiceError(Exception):
-    """A business rule refused a request; `field` names the input it is about (or None)."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
 def _field(name: str | None) -> str:
     return api_settings.NON_FIELD_ERRORS_KEY if name in (None, NON_FIELD_ERRORS) else name
 
@@ -44,8 +36,6 @@ def _as_drf(exc: Exception) -> Exception:
         if hasattr(exc, "error_dict"):
             return exceptions.ValidationError({_field(name): msgs for name, msgs in exc.message_dict.items()})
         return exceptions.ValidationError({_field(None): exc.messages})
-    if isinstance(exc, ServiceError):
-        return exceptions.ValidationError({_field(exc.field): [exc.message]})
     if isinstance(exc, ProtectedError | RestrictedError):
         return Conflict(_("This object is still in use by other records and cannot be deleted."))
     if isinstance(exc, IntegrityError):

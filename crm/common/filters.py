@@ -5,6 +5,8 @@ Semantics, the same on every list (FilterSets derive from `FilterSet` below):
   that does not exist or lies outside the user's scope simply matches nothing (an empty page tells
   nothing about objects one may not see);
 - a choice filter (`?tier=vip`) takes one of the documented codes: anything else answers 400;
+- a number filter on an integer field (`?year=2026`, `?version=3`) takes a whole number: 1.5, 1e3 or
+  text answer 400;
 - a yes/no filter (`?active=true`) takes true/false (or 1/0): anything else answers 400, rather than
   silently returning everything as django-filter would;
 - `?search=` is free text; `?ordering=` names fields from the documented list, comma-separated, `-`
@@ -25,6 +27,7 @@ from rest_framework import filters
 from rest_framework.exceptions import ValidationError
 
 from crm.common.fields import MAX_ID
+from crm.common.serializers import NO_NUL
 
 
 class _IdField(forms.IntegerField):
@@ -40,6 +43,19 @@ class IdFilter(django_filters.NumberFilter):
     """`?<field>=<id>`: the id of a related object."""
 
     field_class = _IdField
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IntegerFilter(django_filters.NumberFilter):
+    """`?<field>=<whole number>` on an integer column: anything else (1.5, 1e3, text), or a number no
+    column holds (a signed 64-bit integer; SQLite overflowed), answers 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", -MAX_ID - 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -87,9 +103,77 @@ class FilterSet(django_filters.rest_framework.FilterSet):
     FILTER_DEFAULTS = {
         **FILTER_FOR_DBFIELD_DEFAULTS,
         models.BooleanField: {"filter_class": BooleanFilter},
+        # every integer column django-filter names (it maps each class, not IntegerField's subclasses)
+        **{
+            field: {"filter_class": IntegerFilter}
+            for field in FILTER_FOR_DBFIELD_DEFAULTS
+            if issubclass(field, models.IntegerField)
+        },
         models.ForeignKey: {"filter_class": IdFilter},
         models.OneToOneField: {"filter_class": IdFilter},
     }
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, whose FilterSets made from a view's `filterset_fields` derive from the
+    FilterSet above too."""
+
+    filterset_base = FilterSet
+
+
+# ---------------------------------------------------------------- the same filters on a page
+class PageFilterSet:
+    """Mixed into a page's subclass of an API FilterSet: the page filters with the API's filters (the
+    same names, lookups and validation) and shows them as its form (`filterset.form`). Where the page
+    differs from the API, it does on purpose:
+    - a value that does not validate is reported on its field and ignored (FilterSet.qs filters by
+      the valid fields only), where the API answers 400;
+    - `labels` give the fields the page's words: {name: (label,)} or (label, label of the empty
+      "all" option); `present()` may change more (widgets, choices);
+    - the page's search box (`search_name`, see `text_search`) is not the API's ?search=."""
+
+    search_name = "q"
+    labels: dict[str, tuple] = {}
+
+    def get_form_class(self):
+        form_class = super().get_form_class()
+        fields = form_class.base_fields  # the filters' own fields, made for this filterset
+        for name, (label, *everything) in self.labels.items():
+            if name in fields:
+                fields[name].label = label
+                if everything:
+                    fields[name].empty_label = everything[0]
+        self.present(fields)
+        return form_class
+
+    def present(self, fields: dict) -> None:
+        """Presentation beyond the labels, for a page that needs it."""
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            super().form.label_suffix = ""  # the pages' labels carry no colon
+        return self._form
+
+    @property
+    def is_filtered(self) -> bool:
+        """Whether a filter beyond the search box holds a valid value (the page opens its filters)."""
+        data = getattr(self.form, "cleaned_data", {})
+        return any(value not in (None, "") for name, value in data.items() if name != self.search_name)
+
+
+def text_search(fields: list[str], **kwargs) -> django_filters.CharFilter:
+    """A page's search box: the whole text, found anywhere in any of `fields` (the API's
+    `search_fields`; the API's ?search= looks for each word of the text instead)."""
+
+    def search(queryset, name, text):
+        anywhere = models.Q()
+        for field in fields:
+            anywhere |= models.Q(**{f"{field}__icontains": text})
+        return queryset.filter(anywhere)
+
+    kwargs.setdefault("max_length", 100)
+    return django_filters.CharFilter(method=search, **kwargs)
 
 
 class SearchFilter(filters.SearchFilter):
@@ -100,6 +184,12 @@ class SearchFilter(filters.SearchFilter):
             return super().get_search_terms(request)
         except ValidationError as exc:
             raise ValidationError({self.search_param: exc.detail}) from exc
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["pattern"] = NO_NUL  # the term refused above: a NUL character
+        return parameters
 
 
 class OrderingFilter(filters.OrderingFilter):
@@ -115,4 +205,4 @@ class OrderingFilter(filters.OrderingFilter):
         return queryset.order_by(*ordering)
 
 
-FILTER_BACKENDS = [DjangoFilterBackend, SearchFilter, OrderingFilter]
+FILTER_BACKENDS = [FilterBackend, SearchFilter, OrderingFilter]

@@ -5,6 +5,7 @@ with `status: degraded` when the broker or the worker is not well; 503 when the 
 
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -47,10 +48,10 @@ def _database() -> str:
 
 
 def _broker() -> str:
-    from crm.celery import app
-
+    # The Celery app in use, whichever the project configured (crm/celery.py makes its app the
+    # current one): the kernel knows no project module.
     try:
-        with app.connection_for_write() as conn:
+        with current_app.connection_for_write() as conn:
             # One quick attempt: a probe must answer in seconds, not wait out the retry policy.
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
     except Exception:  # unreachable, refused, bad credentials: all mean "down" here

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 from django.utils import translation
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext
 
 
@@ -39,4 +40,23 @@ class ApiNotFoundMiddleware:
             and not response.get("Content-Type", "").startswith("application/json")
         ):
             return JsonResponse({"detail": gettext("Not found.")}, status=404)
+        return response
+
+
+class PrivateCacheMiddleware:
+    """Every answer to a signed-in user (a page, an API answer, an export) carries
+    `Cache-Control: no-store, private`: it holds personal data, which neither a shared proxy nor the
+    browser's disk cache may keep (a shared office computer would show it to the next person).
+    An answer that already says how it may be cached keeps its own word. Static files never get
+    here: WhiteNoise, before this in MIDDLEWARE, answers them itself, with their long cache times."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # the user a DRF view authenticated (a token) is written back onto the request by DRF
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            patch_cache_control(response, no_store=True, private=True)
         return response

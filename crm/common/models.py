@@ -1,4 +1,7 @@
-"""The base model every table builds on, and the one table the plumbing itself needs."""
+"""The base model every table builds on, the base of every run table, and the tables the plumbing
+itself needs."""
+
+import datetime as dt
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -26,16 +29,75 @@ class WorkerHeartbeat(models.Model):
         return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
 
 
-class JobRun(models.Model):
+# ---------------------------------------------------------------- run records
+class RunSpan(models.Model):
+    """When a run of a background job started and finished, and the error if it failed: what every
+    run table records (RunRecord adds the state the runs' sweep reads; JobRun has only this)."""
+
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class RunState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+def run_status_field(choices: type[models.TextChoices] = RunState) -> models.CharField:
+    """The `status` of a run table. A table with more outcomes (an import can be rejected) declares
+    its own `State` holding RunState's four values and more, and `status = run_status_field(State)`:
+    an Enum with members cannot be subclassed, and the column stays the same."""
+    return models.CharField(_("status"), max_length=20, choices=choices.choices, default=RunState.QUEUED)
+
+
+class RunRecordQuerySet(models.QuerySet):
+    def unfinished(self):
+        """Queued or running: the runs the sweep (crm/jobs.py) may have to send again."""
+        return self.filter(status__in=[RunState.QUEUED, RunState.RUNNING])
+
+
+class RunRecord(TimeStampedModel, RunSpan):
+    """The run table of a job that is recorded before its message is sent and resumed from its id:
+    queued -> running -> done or failed. `updated_at` says when the run last moved (each step saves
+    it), which is how the runs' sweep tells a run left behind; every subclass is in the sweep's
+    registry (crm/common/runs.py, entries in crm/jobs.py). The transitions stay with each job's
+    service: they differ in what they lock, guard against and record beside the state (the policy
+    and cursor of a classification, the counts of an import, the error text each one shows)."""
+
+    State = RunState
+
+    status = run_status_field()
+
+    objects = RunRecordQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class JobRun(RunSpan):
     """One record per run of a bulk job that has no run table of its own (the hourly reconcile of
     assignments): when it started and ended, what it changed, and the error if it failed. Jobs with
-    their own run tables (classification runs, import jobs, visit runs) record there instead."""
+    their own run tables (classification runs, import jobs, visit runs) record there instead.
+
+    It is a RunSpan and not a RunRecord: it is written by the process doing the work once it starts
+    (`crm.common.runs.recorded_run`), so it is never queued, and its jobs take no id to resume but
+    run whole again from beat; a status and timestamps would be new columns saying nothing more."""
 
     job = models.CharField(_("job"), max_length=100)
-    started_at = models.DateTimeField(_("started at"))
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"))  # never null: the record is made as it starts
     counts = models.JSONField(_("counts"), default=dict, blank=True)
-    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         ordering = ["-started_at", "-pk"]

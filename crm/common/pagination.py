@@ -32,6 +32,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         """The bounds the answers enforce, so that generated clients send what is accepted."""
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
+            parameter["allowEmptyValue"] = True  # ?page= is the first page, ?page_size= the default
             if parameter["name"] == self.page_query_param:
                 parameter["schema"]["minimum"] = 1
             elif parameter["name"] == self.page_size_query_param:

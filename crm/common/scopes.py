@@ -8,7 +8,7 @@ list, a detail page, a search, a filter, an export and the API all answer the sa
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, models
 
 SEE_ALL_PERMISSION = "accounts.see_all_data"
 
@@ -40,6 +40,21 @@ def scope_for(user) -> Scope:
         )
     user._crm_scope = scope
     return scope
+
+
+class ScopedQuerySet(models.QuerySet):
+    """Rows that belong to a user: `scope_field` is the lookup path from the row to that user's id
+    (`"manager_id"`, `"customer__manager_id"`), and `visible_to(user)` keeps the rows whose user is
+    in the user's scope. A model seen through another model's rows (a contact through its customer)
+    filters on that model's `visible_to` as a subquery instead of subclassing this."""
+
+    scope_field: str  # each subclass names its path
+
+    def visible_to(self, user):
+        scope = scope_for(user)
+        if scope.sees_all:
+            return self
+        return self.filter(**{f"{self.scope_field}__in": scope.user_ids})
 
 
 def team_sql() -> str:

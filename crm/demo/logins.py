@@ -1,4 +1,4 @@
-"""The demo logins: fixed usernames, one password for all. Shared by seed_demo and run_local."""
+"""The demo logins: fixed usernames, one password for all. Shared by seed_demo and make run's banner."""
 
 from django.utils.translation import gettext_lazy as _
 

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # after WhiteNoise (static files stay cacheable), around the rest so it sees the final answer
+    "crm.common.middleware.PrivateCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "crm.common.middleware.LocaleMiddleware",
     "crm.common.middleware.ApiNotFoundMiddleware",
@@ -80,8 +82,6 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "crm.common.context.navigation",
             ],
-            # Tag libraries of sub-packages, which Django's app discovery does not look into.
-            "libraries": {"tier_tags": "customers.tiering.templatetags.tier_tags"},
         },
     },
 ]
@@ -119,6 +119,15 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# ... and an address is locked for every username after this many failures within the cool-off,
+# whatever the usernames (password spraying): ours, not axes', kept by crm.accounts.security.
+# Everyone behind one NAT address shares this count; raise it there rather than turn it off.
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
+AXES_HANDLER = "crm.accounts.security.LockoutHandler"
+# An attempt refused during a lock-out is not counted: counting it restarts the cool-off, so the
+# owner trying their right password, or an attacker's one guess every few minutes, would keep the
+# account locked for good.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # The address is REMOTE_ADDR: behind a proxy, set the proxy to pass the client address there (a
 # forwarded header the client can write itself would let it dodge the lockout).
@@ -153,6 +162,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Simplified Chinese first; English second.
 LANGUAGE_CODE = "zh-hans"
+# The language switch's cookie: no script reads it (crm/static), and other sites' requests need
+# not carry it. Sent only over HTTPS in production (crm/settings/production.py).
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("DJANGO_TIME_ZONE", default="Asia/Shanghai")
@@ -175,23 +188,36 @@ IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=60 * 1024 * 102
 # Files with at most this many data rows are imported inside the request; larger ones go to the
 # worker and the answer is a job to poll.
 IMPORT_INLINE_MAX_ROWS = env.int("IMPORT_INLINE_MAX_ROWS", default=2000)
+# A file of more rows than this (blank ones count) is refused: far above any county's export. The
+# request reads only the first rows of a file (customers/imports/jobs.py, inline_read_rows); the
+# worker counts the rest while streaming and stops here.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=1_000_000)
 
+# An API token authenticates for this many days after it was issued; then its client logs in
+# again at auth/token/ for a new one (crm/accounts/tokens.py).
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "crm.accounts.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm.common.permissions.ModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "crm.common.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # DRF's JSON parser, but a body nested too deeply is a 400, not a RecursionError's 500
+    "DEFAULT_PARSER_CLASSES": [
+        "crm.common.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "crm.common.filters.FilterBackend",  # django-filter's, with the semantics of crm.common.filters
         # ours: a refused term (a NUL character) answers {"search": [...]}, the API's error shape,
         # even on endpoints that search nothing
         "crm.common.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm.common.schema.AutoSchema",  # drf-spectacular's, told more (see there)
     "EXCEPTION_HANDLER": "crm.common.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -203,7 +229,9 @@ REST_FRAMEWORK = {
         "auth": env("API_THROTTLE_AUTH", default="20/min"),
         "imports": env("API_THROTTLE_IMPORTS", default="30/hour"),
     },
-    "DATE_FORMAT": "%Y-%m-%d",
+    # date.isoformat(): YYYY-MM-DD with four digits of year whatever the year (strftime's %Y wrote
+    # the year 471 as "471"); crm.common.fields.DateField bounds the years the API takes
+    "DATE_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": False,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -218,6 +246,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "crm.common.errors.add_error_responses",  # the api.md error shapes on every operation
+        "crm.common.schema.document_json_bodies",  # JSON in (api.md), not the browsable API's forms
     ],
     # Choices used by more than one field get one name each in the schema; a new colliding enum
     # makes tests/crm/test_schema.py fail until it is named here.
@@ -323,6 +352,7 @@ VISIT_CARE_YOY_DROP_PCT = env.int("VISIT_CARE_YOY_DROP_PCT", default=20)
 VISIT_CARE_DUE_DAYS = env.int("VISIT_CARE_DUE_DAYS", default=7)
 VISIT_WELCOME_DUE_DAYS = env.int("VISIT_WELCOME_DUE_DAYS", default=14)
 VISIT_REMIND_DAYS_BEFORE = env.int("VISIT_REMIND_DAYS_BEFORE", default=3)
+VISIT_REPORT_MAX_BACKDATE_DAYS = env.int("VISIT_REPORT_MAX_BACKDATE_DAYS", default=7)
 
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="crm@localhost")
@@ -332,6 +362,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+}
+
+# The parts of a lower app's page that the apps above it hold, assembled in crm/pages.py
+# (crm/common/pages.py).
+CRM_PAGE_PARTS = {
+    "customer_detail": "crm.pages.customer_detail",
+    "home": "crm.pages.home",
 }
 
 # Hooks by which a lower app asks for the next step after its transaction commits (crm/common/hooks.py).

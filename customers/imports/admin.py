@@ -27,6 +27,7 @@ class ImportJobAdmin(ReadOnlyAdmin):
         "total_rows",
         "created_count",
         "updated_count",
+        "unchanged_count",
         "rejected_count",
         "created_by",
         "created_at",

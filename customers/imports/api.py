@@ -45,6 +45,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "progress",
             "created_count",
             "updated_count",
+            "unchanged_count",
             "rejected_count",
             "error",
             "created_by",
@@ -112,10 +113,13 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         description=(
             "Upload a file of customers or consumption (Chinese or English column headers; CSV in "
             "UTF-8, UTF-8 with BOM or GBK; XLSX). A file with at most IMPORT_INLINE_MAX_ROWS data rows "
-            "is imported inside the request: 201 with the report and every rejected row. A larger one "
-            "is imported in the background: 202 with the job, to poll at imports/{id}/. A file with a "
-            "rejected row changes nothing unless `partial` is true. A file that cannot be read at all "
-            "(too large, unknown type, unreadable encoding, a required column missing) answers 400."
+            "is imported inside the request: 201 with the report and every rejected row. A larger one, "
+            "or one the request cannot read to its end within twice that many rows, is imported in the "
+            "background: 202 with the job, to poll at imports/{id}/. A file with a rejected row changes "
+            "nothing unless `partial` is true. A file that cannot be read at all (too large, more than "
+            "IMPORT_MAX_ROWS rows, unknown type, an encoding not decided on the whole file, a workbook "
+            "packed like no export, a required column missing) answers 400, or fails the job when "
+            "found there. Uploads share the `imports` rate with the upload page."
         ),
         request={"multipart/form-data": ImportUploadSerializer},
         responses={

@@ -11,9 +11,9 @@ from customers.models import Customer
 
 
 class ConsumptionImporter:
-    def __init__(self, *, user, columns: ColumnMap) -> None:
+    def __init__(self, *, job, columns: ColumnMap) -> None:
         self.columns = columns
-        self.visible = Customer.objects.visible_to(user)
+        self.visible = Customer.objects.visible_to(job.created_by)
         self.rejections: list[Rejection] = []
         self.rejected_rows = 0
         self._rows: list[dict] = []
@@ -49,7 +49,9 @@ class ConsumptionImporter:
         self._records = [record for number, record in good if number not in failed]
         self._rows, self._numbers, self._noted = [], [], {}
 
-    def write(self) -> tuple[int, int]:
+    def write(self) -> tuple[int, int, int]:
+        """(created, updated, unchanged): an upsert tells no unchanged reading from an updated one."""
         if not self._records:
-            return 0, 0
-        return consumption_write(self._records)
+            return 0, 0, 0
+        created, updated = consumption_write(self._records)
+        return created, updated, 0

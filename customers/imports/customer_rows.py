@@ -1,5 +1,7 @@
 """Customer rows: validated without per-row queries (territories are cached by code and name, and
-existing accounts are looked up once per chunk), then created and updated in bulk.
+existing accounts are looked up once per chunk), then created and updated in bulk, each created or
+changed customer with its history record (by the uploader, the job named as the reason). A row that
+repeats an existing customer's values is neither written nor recorded: it is counted as unchanged.
 
 A present column is authoritative for the rows of the file: a blank cell means the field's default
 (no community, capacity 0, importance none, status active). An absent column leaves existing
@@ -12,6 +14,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from crm.common import hooks
 from customers.imports import values as parse
@@ -20,24 +23,16 @@ from customers.imports.errors import ImportFileError
 from customers.imports.readers import as_text
 from customers.imports.rows import Rejection, SourceRow, rejections_for, with_cell_notes
 from customers.models import Community, Customer, Station, TransformerDistrict
-from customers.services import customer_initial_tier, customer_validate_location
+from customers.services import (
+    LOCATION_FIELDS,
+    PLAIN_FIELDS,
+    customer_initial_tier,
+    customer_validate_location,
+)
 from customers.tiering.rules import thresholds_in_force
 
 CHUNK = 1000
-LOCATION_FIELDS = ("station", "community", "transformer_district")
 PORTFOLIO_FIELDS = {"station", "community", "transformer_district", "status"}
-# The model's own rules (lengths, digits, choices) are checked with clean_fields on these.
-PLAIN_FIELDS = (
-    "account_no",
-    "name",
-    "category",
-    "industry_code",
-    "voltage_kv",
-    "contracted_capacity_kva",
-    "importance",
-    "address",
-    "status",
-)
 
 MODEL_FIELDS = {name: Customer._meta.get_field(name) for name in PLAIN_FIELDS}
 
@@ -100,11 +95,13 @@ class Reference:
 
 
 class CustomerImporter:
-    def __init__(self, *, user, columns: ColumnMap) -> None:
+    def __init__(self, *, job, columns: ColumnMap) -> None:
         self.columns = columns
         self.present = set(columns.fields)
         self.reference = Reference()
-        self.visible = Customer.objects.visible_to(user)
+        self.by = job.created_by
+        self.job_id = job.pk
+        self.visible = Customer.objects.visible_to(job.created_by)
         self.rejections: list[Rejection] = []
         self.rejected_rows = 0
         self._first_row: dict[str, int] = {}
@@ -221,10 +218,17 @@ class CustomerImporter:
         self.rejections.extend(rejections_for(row_number, account_no, errors, self.columns))
 
     # ------------------------------------------------------------ writing (inside one transaction)
-    def write(self) -> tuple[int, int]:
-        """Create and update; returns (created, updated). The caller holds the transaction."""
+    def write(self) -> tuple[int, int, int]:
+        """Create and update; returns (created, updated, unchanged). The caller holds the transaction."""
         now = timezone.now()
+        # The job's language is in force here (import_run): the reason reads as the uploader reads.
+        history = {
+            "default_user": self.by,
+            "default_change_reason": _("Import %(job)s") % {"job": self.job_id},
+            "default_date": now,
+        }
         portfolios_changed = bool(self._new)
+        updated = 0
         thresholds = thresholds_in_force()
         for start in range(0, len(self._new), CHUNK):
             batch = []
@@ -232,7 +236,7 @@ class CustomerImporter:
                 customer = Customer(**values)
                 customer.tier = customer_initial_tier(customer, thresholds=thresholds)
                 batch.append(customer)
-            Customer.objects.bulk_create(batch)
+            bulk_create_with_history(batch, Customer, **history)
         for start in range(0, len(self._existing), CHUNK):
             chunk = self._existing[start : start + CHUNK]
             current = Customer.objects.in_bulk([pk for pk, _ in chunk])
@@ -254,11 +258,12 @@ class CustomerImporter:
                     changed.append(customer)
                     fields.update(dirty)
             if changed:
-                Customer.objects.bulk_update(changed, sorted(fields | {"updated_at"}))
+                bulk_update_with_history(changed, Customer, sorted(fields | {"updated_at"}), **history)
+                updated += len(changed)
                 portfolios_changed = portfolios_changed or bool(fields & PORTFOLIO_FIELDS)
         if portfolios_changed:
             hooks.after_commit("portfolios_changed")
-        return len(self._new), len(self._existing)
+        return len(self._new), updated, len(self._existing) - updated
 
 
 def _differs(customer: Customer, name: str, value) -> bool:

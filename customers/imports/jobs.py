@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.common.scopes import scope_for
-from customers.imports.columns import ColumnMap, find_columns
+from customers.imports.columns import HEADER_SEARCH_ROWS, ColumnMap, find_columns
 from customers.imports.consumption_rows import ConsumptionImporter
 from customers.imports.customer_rows import CustomerImporter
 from customers.imports.errors import ImportFileError
@@ -31,7 +31,6 @@ CHUNK = 1000  # rows read before they are validated
 # Progress (and the updated_at the runs' sweep reads) is saved at most this often: saving it after
 # every chunk, each a commit of its own, cost a tenth of a 100,000-row import.
 PROGRESS_SECONDS = 1.0
-MAX_ROWS = 1_000_000  # far above any county's export; beyond it a file is refused, not read on
 FINISHED = (ImportJob.State.DONE, ImportJob.State.REJECTED, ImportJob.State.FAILED)
 IMPORTERS = {ImportJob.Kind.CUSTOMERS: CustomerImporter, ImportJob.Kind.CONSUMPTION: ConsumptionImporter}
 # What a user must be allowed to do with the data to import a file of each kind.
@@ -64,10 +63,18 @@ def import_kind_allowed(*, user, kind: str) -> bool:
     return user.has_perms(KIND_PERMISSIONS[kind])
 
 
+def inline_read_rows() -> int:
+    """Rows of a file (blank ones count) the request reads, at most, to tell whether the file is
+    small enough to import there: IMPORT_INLINE_MAX_ROWS data rows with room for title lines and
+    blank rows. A file it has not read to the end by then goes to the worker."""
+    return 2 * settings.IMPORT_INLINE_MAX_ROWS + HEADER_SEARCH_ROWS
+
+
 def import_create(*, upload, kind: str, partial: bool, by) -> ImportJob:
     """Check the upload (size, type, encoding, header), store it as a job and run it: inside the
-    request when it has at most IMPORT_INLINE_MAX_ROWS data rows, else on a worker. A file refused
-    here raises ImportFileError and leaves no job behind."""
+    request when it has at most IMPORT_INLINE_MAX_ROWS data rows, else on a worker. The request
+    reads no more than `inline_read_rows()` rows of the file. A file refused here raises
+    ImportFileError and leaves no job behind."""
     if kind not in IMPORTERS:
         raise ImportFileError(_("Choose what the file holds: customers or consumption."))
     limit = settings.IMPORT_MAX_FILE_BYTES
@@ -80,15 +87,23 @@ def import_create(*, upload, kind: str, partial: bool, by) -> ImportJob:
             % {"size": _megabytes(upload.size), "limit": _megabytes(limit)}
         )
     inline_max = settings.IMPORT_INLINE_MAX_ROWS
-    with open_table(upload, upload.name) as table:
-        rows = table.rows()
-        columns, rows = find_columns(rows, kind)
+    with open_table(upload, upload.name, read_rows=inline_read_rows()) as table:
+        try:
+            columns, rows = find_columns(table.rows(), kind)
+        except ImportFileError:
+            if table.read_all or table.values_seen:
+                raise
+            raise ImportFileError(
+                _("The first %(rows)s rows of the file are empty; the header must be near the top.")
+                % {"rows": f"{table.rows_read - 1:,}"}
+            ) from None
         count = 0
         for _row in source_rows(table, rows, columns):
             count += 1
             if count > inline_max:
                 break
-    if count == 0:
+        inline = table.read_all and count <= inline_max
+    if inline and count == 0:
         raise ImportFileError(_("The file has a header but no data rows."))
     upload.seek(0)
     job = ImportJob.objects.create(
@@ -98,7 +113,7 @@ def import_create(*, upload, kind: str, partial: bool, by) -> ImportJob:
         partial=partial,
         created_by=by,
     )
-    if count <= inline_max:
+    if inline:
         return import_run(job_id=job.pk)
     from customers.imports.tasks import import_run_task
 
@@ -149,7 +164,7 @@ def _run(job: ImportJob) -> None:
         columns, rows = find_columns(table.rows(), job.kind)
         estimate = max((table.estimated_rows or 0) - columns.header_row, 0)
         ImportJob.objects.filter(pk=job.pk).update(total_rows=estimate)
-        importer = IMPORTERS[job.kind](user=job.created_by, columns=columns)
+        importer = IMPORTERS[job.kind](job=job, columns=columns)
         count = 0
         chunk = []
         saved = time.monotonic()
@@ -170,11 +185,7 @@ def _run(job: ImportJob) -> None:
 
 
 def _check(importer, chunk, count: int) -> int:
-    if count + len(chunk) > MAX_ROWS:
-        raise ImportFileError(
-            _("The file has more than %(max)s rows; split it and upload the parts.")
-            % {"max": f"{MAX_ROWS:,}"}
-        )
+    # The table refuses a file beyond IMPORT_MAX_ROWS rows itself, counting while it streams.
     if chunk:
         importer.check(chunk)
         count += len(chunk)
@@ -194,9 +205,9 @@ def _finish(job: ImportJob, importer, columns: ColumnMap, count: int) -> None:
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
         if locked.status in FINISHED:  # another delivery of the task got here first
             return
-        created = updated = 0
+        created = updated = unchanged = 0
         if write:
-            created, updated = importer.write()
+            created, updated, unchanged = importer.write()
         ImportRejection.objects.filter(job=job).delete()
         ImportRejection.objects.bulk_create(
             (
@@ -213,6 +224,7 @@ def _finish(job: ImportJob, importer, columns: ColumnMap, count: int) -> None:
             processed_rows=count,
             created_count=created,
             updated_count=updated,
+            unchanged_count=unchanged,
             rejected_count=rejected,
             error="",
             finished_at=timezone.now(),
@@ -225,6 +237,7 @@ def _fail(job: ImportJob, message: str) -> None:
         error=message,
         created_count=0,
         updated_count=0,
+        unchanged_count=0,
         finished_at=timezone.now(),
     )
 

@@ -4,17 +4,17 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from crm.common.models import TimeStampedModel
+from crm.common.models import RunRecord, run_status_field
 
 
-class ImportJob(TimeStampedModel):
+class ImportJob(RunRecord):
     """One uploaded file of customers or consumption and what became of each row."""
 
     class Kind(models.TextChoices):
         CUSTOMERS = "customers", _("Customers")
         CONSUMPTION = "consumption", _("Consumption")
 
-    class State(models.TextChoices):
+    class State(models.TextChoices):  # a run's four states, and the outcome only an import has
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
@@ -28,15 +28,14 @@ class ImportJob(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL
     )
-    status = models.CharField(_("status"), max_length=20, choices=State.choices, default=State.QUEUED)
+    status = run_status_field(State)
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
     processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
     created_count = models.PositiveIntegerField(_("created"), default=0)
     updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    # Rows of existing customers whose values the file repeats: neither written nor counted as updated.
+    unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
     rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
-    error = models.TextField(_("error"), blank=True)
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

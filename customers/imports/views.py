@@ -1,12 +1,17 @@
 """Browser pages for importing files: the upload form (with example files) and a job's page, which
 refreshes itself while the job runs and then lists the rejected rows."""
 
+import math
+from types import SimpleNamespace
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from rest_framework.throttling import ScopedRateThrottle
 
+from crm.common.paging import paginate
 from customers.imports.errors import ImportFileError
 from customers.imports.examples import example_csv
 from customers.imports.forms import ImportForm
@@ -18,8 +23,10 @@ from customers.imports.jobs import (
 )
 from customers.models import ImportJob
 
-REJECTIONS_PER_PAGE = 50
 REFRESH_SECONDS = 2
+# Uploads from the page are rationed with the API's: the same `imports` rate (REST_FRAMEWORK's
+# DEFAULT_THROTTLE_RATES) and the same counter per user in the cache, so the two doors share one.
+UPLOADS = SimpleNamespace(throttle_scope="imports")
 
 
 @login_required
@@ -30,6 +37,10 @@ def import_start(request):
         response = HttpResponse(example_csv(example), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="example-{example}.csv"'
         return response
+    if request.method == "POST":
+        throttle = ScopedRateThrottle()
+        if not throttle.allow_request(request, UPLOADS):
+            return _throttled(request, throttle.wait())
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         kind = form.cleaned_data["kind"]
@@ -47,8 +58,18 @@ def import_start(request):
                 form.add_error("file", exc.message)
             else:
                 return redirect("customers:import-detail", pk=job.pk)
+    return _start_page(request, form)
+
+
+def _start_page(request, form, status: int = 200):
     jobs = import_jobs_visible_to(request.user).order_by("-created_at", "-pk")[:10]
-    return render(request, "customers/import_start.html", {"form": form, "jobs": jobs})
+    return render(request, "customers/import_start.html", {"form": form, "jobs": jobs}, status=status)
+
+
+def _throttled(request, wait: float | None):
+    minutes = max(1, math.ceil((wait or 60) / 60))
+    messages.error(request, _("Too many uploads: try again in %(minutes)s minutes.") % {"minutes": minutes})
+    return _start_page(request, ImportForm(), status=429)
 
 
 @login_required
@@ -56,9 +77,7 @@ def import_start(request):
 def import_detail(request, pk):
     job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
     running = job.status in (ImportJob.State.QUEUED, ImportJob.State.RUNNING)
-    page = Paginator(job.rejections.order_by("row_number", "pk"), REJECTIONS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = paginate(job.rejections.order_by("row_number", "pk"), request)
     return render(
         request,
         "customers/import_detail.html",

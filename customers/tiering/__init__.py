@@ -7,5 +7,5 @@
 - `services`: the policy's versions and the pins a supervisor sets by hand.
 - `classification`: a run over every customer, chunk by chunk (`classification_run_start`,
   `reclassify_range`), and `tasks` for the worker.
-- `api`, `views`, `templatetags`: the endpoints and pages of the above.
+- `api`, `views`: the endpoints and pages of the above, and the customer page's tier section.
 """

@@ -11,10 +11,17 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.common.fields import DateField, ModelSerializer
 from customers.models import ClassificationRun, Customer, Tier, TierChange, TierPolicy
 from customers.tiering.classification import classification_run_start
 from customers.tiering.rules import explain_change
-from customers.tiering.services import can_pin, customer_pin_tier, customer_unpin_tier, tier_policy_create
+from customers.tiering.services import (
+    POLICY_FIELDS,
+    can_pin,
+    customer_pin_tier,
+    customer_unpin_tier,
+    tier_policy_create,
+)
 
 
 class CanViewCustomers(BasePermission):
@@ -36,25 +43,10 @@ class SupervisorOrAdministrator(BasePermission):
 KWH_THRESHOLD_MAX = Decimal("9999999999999.99")
 
 
-class TierPolicySerializer(serializers.ModelSerializer):
+class TierPolicySerializer(ModelSerializer):  # ours: its dates are crm.common.fields.DateField
     class Meta:
         model = TierPolicy
-        fields = [
-            "id",
-            "version",
-            "effective_from",
-            "vip_kwh",
-            "vip_voltage_kv",
-            "vip_importance",
-            "key_capacity_kva",
-            "key_kwh",
-            "key_voltage_kv",
-            "key_importance",
-            "hysteresis_pct",
-            "note",
-            "created_by",
-            "created_at",
-        ]
+        fields = ["id", "version", *POLICY_FIELDS, "created_by", "created_at"]
         read_only_fields = ["version", "created_by", "created_at"]
         # SQLite stores a decimal as a double (15 significant digits): a 16-digit kWh threshold came
         # back rounded past max_digits, a 500 on reading it (found by schemathesis). No threshold comes
@@ -188,13 +180,13 @@ class TierHistoryView(generics.ListAPIView):
 class PinSerializer(serializers.Serializer):
     tier = serializers.ChoiceField(choices=Tier.choices)
     reason = serializers.CharField(max_length=300)
-    until = serializers.DateField(required=False, allow_null=True)
+    until = DateField(required=False, allow_null=True)
 
 
 class PinStateSerializer(serializers.ModelSerializer):
     customer = serializers.IntegerField(source="pk", read_only=True)
     reason = serializers.CharField(source="tier_pin_reason", read_only=True)
-    until = serializers.DateField(source="tier_pinned_until", read_only=True, allow_null=True)
+    until = DateField(source="tier_pinned_until", read_only=True, allow_null=True)
     pinned_by = serializers.PrimaryKeyRelatedField(source="tier_pinned_by", read_only=True, allow_null=True)
 
     class Meta:

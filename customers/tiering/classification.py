@@ -23,8 +23,10 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm.common import hooks
+from crm.common.errors import Conflict
 from customers.models import ClassificationRun, Customer, TierPolicy
 from customers.tiering.rules import RULES, TIER_RANK, TierThresholds, keeps_margin, tier_of_rule
 from customers.tiering.services import NOT_PINNED
@@ -35,6 +37,14 @@ WORK_MEM = "64MB"
 
 class RunBusy(Exception):
     """Another run is running; this one must wait its turn."""
+
+
+class NoPolicyInForce(Conflict):
+    """No tier policy version is in force today: a run would have no thresholds to classify by."""
+
+    default_detail = gettext_lazy(
+        "No tier policy is in force today: add a policy version effective today or earlier, then reclassify."
+    )
 
 
 def chunk_size() -> int:
@@ -50,7 +60,13 @@ def stale_after() -> dt.timedelta:
 def classification_run_start(*, trigger: str, by=None) -> tuple[ClassificationRun, bool]:
     """Queue a reclassification; returns (run, created). A run already waiting is returned instead
     of a second one: it has not started, so it will see the same data a new one would. The chain
-    of steps (reclassify, then reassign) is enqueued after commit through the hook."""
+    of steps (reclassify, then reassign) is enqueued after commit through the hook.
+
+    A person asking for a run (MANUAL) while no policy is in force is refused with NoPolicyInForce
+    (409): they are there to read why. A scheduled or consumption-triggered run is queued anyway and
+    fails on the worker with the same reason, recorded as the run's error."""
+    if trigger == ClassificationRun.Trigger.MANUAL and not TierPolicy.objects.in_force().exists():
+        raise NoPolicyInForce
     waiting = ClassificationRun.objects.filter(status=State.QUEUED).first()
     if waiting is not None:
         return waiting, False
@@ -98,7 +114,7 @@ def _begin(run_id: int) -> ClassificationRun:
             other.save(update_fields=["status", "finished_at", "error", "updated_at"])
         policy = TierPolicy.objects.effective(timezone.localdate())
         if policy is None:
-            raise RuntimeError("No tier policy is in force: create one before reclassifying.")
+            raise NoPolicyInForce
         run.status, run.started_at, run.policy = State.RUNNING, now, policy
         run.max_pk = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         run.released = Customer.objects.filter(
@@ -362,6 +378,7 @@ def classify_range(*, lo: int, hi: int, policy, run_id: int | None, now) -> dict
 
 
 __all__ = [
+    "NoPolicyInForce",
     "RunBusy",
     "classification_run_execute",
     "classification_run_fail",

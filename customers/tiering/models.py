@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from crm.common.models import TimeStampedModel
+from crm.common.models import RunRecord, TimeStampedModel
 from customers.models import Customer, Importance, Tier
 
 
@@ -118,15 +118,9 @@ class TierPolicy(TimeStampedModel):
         }
 
 
-class ClassificationRun(TimeStampedModel):
+class ClassificationRun(RunRecord):
     """One reclassification of every active customer: who or what started it, the policy version it
     used, how far it got (`last_pk`: customers up to this id are done) and what it changed."""
-
-    class State(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
 
     class Trigger(models.TextChoices):
         MANUAL = "manual", _("On demand")
@@ -142,12 +136,9 @@ class ClassificationRun(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    status = models.CharField(_("status"), max_length=20, choices=State.choices, default=State.QUEUED)
     policy = models.ForeignKey(
         TierPolicy, verbose_name=_("policy"), null=True, blank=True, on_delete=models.PROTECT
     )
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     examined = models.PositiveIntegerField(_("customers examined"), default=0)
     changed = models.PositiveIntegerField(_("tiers changed"), default=0)
     pinned = models.PositiveIntegerField(_("pinned, left alone"), default=0)
@@ -157,7 +148,6 @@ class ClassificationRun(TimeStampedModel):
     max_pk = models.BigIntegerField(_("last customer id to examine"), null=True, blank=True)
     last_pk = models.BigIntegerField(_("customers done up to id"), default=0)
     chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
-    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -179,12 +169,6 @@ class ClassificationRun(TimeStampedModel):
 
     def __str__(self) -> str:
         return _("Classification run %(id)s") % {"id": self.pk}
-
-    @property
-    def duration(self):
-        if self.started_at and self.finished_at:
-            return self.finished_at - self.started_at
-        return None
 
 
 class TierChangeQuerySet(models.QuerySet):

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db.models import JSONField, Subquery
 from django.db.models.functions import JSONObject
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from customers.models import Importance, Tier, TierPolicy
 
@@ -184,6 +185,44 @@ def _plain(value: Decimal) -> str:
     return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}".rstrip("0")
 
 
+# A rule that compares one measure with one threshold: its words, the measure, the threshold and how
+# the two numbers are written.
+_COMPARISONS = {
+    "vip.consumption": (
+        gettext_lazy("VIP: annual consumption %(v)s kWh ≥ %(t)s kWh"),
+        "annual_kwh",
+        "vip_kwh",
+        _kwh,
+    ),
+    "vip.voltage": (
+        gettext_lazy("VIP: supply voltage %(v)s kV ≥ %(t)s kV"),
+        "voltage_kv",
+        "vip_voltage_kv",
+        _plain,
+    ),
+    "key_account.capacity": (
+        gettext_lazy("Key account: contracted capacity %(v)s kVA ≥ %(t)s kVA"),
+        "capacity_kva",
+        "key_capacity_kva",
+        _plain,
+    ),
+    "key_account.consumption": (
+        gettext_lazy("Key account: annual consumption %(v)s kWh ≥ %(t)s kWh"),
+        "annual_kwh",
+        "key_kwh",
+        _kwh,
+    ),
+    "key_account.voltage": (
+        gettext_lazy("Key account: supply voltage %(v)s kV ≥ %(t)s kV"),
+        "voltage_kv",
+        "key_voltage_kv",
+        _plain,
+    ),
+}
+# The measures that wander, and so are held to the threshold less the margin (see decide_tier).
+_WANDERING = {"annual_kwh", "capacity_kva"}
+
+
 def explain(*, rule: str, measures: dict, thresholds: TierThresholds, current_tier: str | None) -> str:
     """The rule in plain words with the measure the customer had and the threshold it was held to,
     e.g. "Key account: contracted capacity 400 kVA ≥ 315 kVA"."""
@@ -195,33 +234,18 @@ def explain(*, rule: str, measures: dict, thresholds: TierThresholds, current_ti
     capacity = _number(measures.get("capacity_kva"))
     level = dict(Importance.choices).get(measures.get("importance"), measures.get("importance"))
 
-    def held_to(full: Decimal, value: Decimal) -> tuple[Decimal, str]:
-        """The threshold the customer was held to: less the margin only when that is what kept it."""
-        if kept and t.hysteresis_pct and value < full:
-            note = _("(threshold less the %(pct)s %% margin for a customer already in this tier)")
-            return full * t.keep_factor, " " + note % {"pct": _plain(t.hysteresis_pct)}
-        return full, ""
-
-    if rule == "vip.consumption":
-        limit, note = held_to(t.vip_kwh, annual)
-        text = _("VIP: annual consumption %(v)s kWh ≥ %(t)s kWh")
-        return text % {"v": _kwh(annual), "t": _kwh(limit)} + note
-    if rule == "vip.voltage":
-        text = _("VIP: supply voltage %(v)s kV ≥ %(t)s kV")
-        return text % {"v": _plain(voltage), "t": _plain(t.vip_voltage_kv)}
+    if rule in _COMPARISONS:
+        text, measure, threshold, written = _COMPARISONS[rule]
+        value, limit, note = _number(measures.get(measure)), getattr(t, threshold), ""
+        # the threshold less the margin only when that is what kept the customer in its tier
+        if measure in _WANDERING and kept and t.hysteresis_pct and value < limit:
+            limit = limit * t.keep_factor
+            note = " " + _("(threshold less the %(pct)s %% margin for a customer already in this tier)") % {
+                "pct": _plain(t.hysteresis_pct)
+            }
+        return text % {"v": written(value), "t": written(limit)} + note
     if rule == "vip.importance":
         return _("VIP: important customer (%(level)s)") % {"level": level}
-    if rule == "key_account.capacity":
-        limit, note = held_to(t.key_capacity_kva, capacity)
-        text = _("Key account: contracted capacity %(v)s kVA ≥ %(t)s kVA")
-        return text % {"v": _plain(capacity), "t": _plain(limit)} + note
-    if rule == "key_account.consumption":
-        limit, note = held_to(t.key_kwh, annual)
-        text = _("Key account: annual consumption %(v)s kWh ≥ %(t)s kWh")
-        return text % {"v": _kwh(annual), "t": _kwh(limit)} + note
-    if rule == "key_account.voltage":
-        text = _("Key account: supply voltage %(v)s kV ≥ %(t)s kV")
-        return text % {"v": _plain(voltage), "t": _plain(t.key_voltage_kv)}
     if rule == "key_account.importance":
         return _("Key account: important customer (%(level)s)") % {"level": level}
     measured = {"v": _kwh(annual), "c": _plain(capacity), "u": _plain(voltage)}

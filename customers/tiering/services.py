@@ -8,7 +8,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.accounts.roles import ADMINISTRATOR, SUPERVISOR, roles_of
+from crm.accounts.roles import leads_a_team
 from crm.common import hooks
 from crm.common.audit import history_record
 from customers.models import Customer, Tier, TierChange, TierPolicy
@@ -63,7 +63,7 @@ def tier_policy_validate(policy: TierPolicy) -> None:
 
 def can_pin(user) -> bool:
     """Who may pin a tier: supervisors (for the customers in their scope) and administrators."""
-    return bool(roles_of(user) & {SUPERVISOR, ADMINISTRATOR})
+    return leads_a_team(user)
 
 
 @transaction.atomic

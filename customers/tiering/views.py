@@ -1,24 +1,30 @@
 """Browser pages of tiering: the classification runs, one run with its transitions and changes, the
-administrator's "reclassify now" button, and pinning a customer's tier from its page."""
+administrator's "reclassify now" button, and a customer's tier history on its page, with the form
+that pins the tier."""
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from crm.common.paging import paginate
 from customers.models import ClassificationRun, Customer, Tier, TierChange
-from customers.tiering.classification import classification_run_start
-from customers.tiering.rules import explain_change
+from customers.tiering.classification import NoPolicyInForce, classification_run_start
+from customers.tiering.rules import (
+    decide_customer_tier,
+    explain_change,
+    thresholds_from_column,
+    thresholds_in_force,
+)
 from customers.tiering.services import can_pin, customer_pin_tier, customer_unpin_tier
 
-PAGE_SIZE = 50
 TIER_LABELS = dict(Tier.choices)
+HISTORY_LIMIT = 24
 
 
 def _transitions(run) -> list[dict]:
@@ -41,7 +47,7 @@ def _transitions(run) -> list[dict]:
 @permission_required("customers.view_classificationrun", raise_exception=True)
 def run_list(request):
     runs = ClassificationRun.objects.select_related("policy", "started_by")
-    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(runs, request)
     return render(
         request,
         "customers/tier_runs.html",
@@ -59,7 +65,7 @@ def run_detail(request, pk):
         .select_related("customer", "policy", "by")
         .order_by("customer__account_no")
     )
-    page = Paginator(changes, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(changes, request)
     return render(
         request,
         "customers/tier_run_detail.html",
@@ -76,7 +82,11 @@ def run_detail(request, pk):
 @permission_required("customers.add_classificationrun", raise_exception=True)
 @require_POST
 def run_start(request):
-    run, created = classification_run_start(trigger=ClassificationRun.Trigger.MANUAL, by=request.user)
+    try:
+        run, created = classification_run_start(trigger=ClassificationRun.Trigger.MANUAL, by=request.user)
+    except NoPolicyInForce as exc:
+        messages.error(request, str(exc.detail))
+        return redirect("customers:tier-runs")
     if created:
         messages.success(request, _("Reclassification queued: it runs in the background."))
     else:
@@ -113,3 +123,36 @@ def pin_tier(request, pk):
         for message in exc.messages:
             messages.error(request, message)
     return redirect(reverse("customers:detail", args=[customer.pk]) + "#tier-history")
+
+
+# ---------------------------------------------------------------- the customer page's tier section
+def tier_history(*, customer: Customer, user) -> dict:
+    """The customer's tier, why it has it, and its tier history with the rule that decided each
+    change, in plain words; for supervisors and administrators, the form to pin or release the tier
+    (templates/customers/_tier_history.html). One query: the changes."""
+    changes = list(customer.tier_changes.select_related("policy", "by", "run")[:HISTORY_LIMIT])
+    return {
+        "why": current_reason(customer),
+        "changes": [{"change": c, "why": explain_change(c)} for c in changes],
+        "can_pin": can_pin(user),
+        "tiers": Tier.choices,
+    }
+
+
+def current_reason(customer: Customer) -> str:
+    """Why the customer has its tier today, in plain words: the pin, or the rule that holds it
+    there under the policy in force."""
+    if customer.tier_pinned:
+        text = _("Pinned: %(reason)s") % {"reason": customer.tier_pin_reason or "-"}
+        if customer.tier_pinned_until:
+            text += " " + _("(until %(date)s)") % {"date": customer.tier_pinned_until.isoformat()}
+        return text
+    # The customer page reads the thresholds with the customer (thresholds_in_force_column).
+    if hasattr(customer, "thresholds_in_force"):
+        thresholds = thresholds_from_column(customer.thresholds_in_force)
+    else:
+        thresholds = thresholds_in_force()
+    decision = decide_customer_tier(customer, thresholds=thresholds, current_tier=customer.tier)
+    if decision.tier == customer.tier:
+        return decision.explanation
+    return _("The next reclassification will move this customer: %(why)s") % {"why": decision.explanation}

@@ -2,7 +2,7 @@
 that any test module can use them)."""
 
 from appraisal import services
-from appraisal.models import Appraisal
+from appraisal.models import Appraisal, RaterKind
 from appraisal.scoring import DEFAULT_CRITERIA
 
 CODES = [code for code, _name, _weight in DEFAULT_CRITERIA]
@@ -26,3 +26,16 @@ def all_scores(value: int = 80, *, comment: str = "") -> list[dict]:
     if isinstance(value, dict):
         return [{"criterion": code, "score": value[code], "comment": comment} for code in CODES]
     return [{"criterion": code, "score": value, "comment": comment} for code in CODES]
+
+
+def supervisor_scores(world, appraisal: Appraisal, value: int = 80):
+    """The supervisor's sheet on `appraisal`, `value` on every criterion."""
+    seat = services.rater_seat_for(appraisal=appraisal, user=world.supervisor)
+    return services.scores_save(rater=seat, scores=all_scores(value), by=world.supervisor)
+
+
+def seat_representative(world, appraisal: Appraisal, name: str = "周代表", **details):
+    """A customer representative (with a live link) seated on `appraisal`'s panel by the supervisor."""
+    return services.panel_add(
+        appraisal=appraisal, kind=RaterKind.CUSTOMER_REPRESENTATIVE, name=name, by=world.supervisor, **details
+    )

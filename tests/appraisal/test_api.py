@@ -215,8 +215,10 @@ def test_the_panel_shows_totals_and_links_only_to_who_manages_it(world, api, app
     assert lead["钱工"]["total"] == 40.0
     assert lead["王厂长"]["link"]
     assert lead["钱工"]["deviating"] is True  # mean 65: 25 points away
+    # a panel member reads their own seat only (security test, Medium 4): no link, no total
     member = {r["display_name"]: r for r in api(colleague).get(_url(appraisal_a, "panel")).json()}
-    assert member["王厂长"]["link"] is None
+    assert set(member) == {"钱工"}
+    assert member["钱工"]["link"] is None
     assert member["钱工"]["total"] is None
     assert member["钱工"]["scored"] == 5
 

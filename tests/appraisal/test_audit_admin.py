@@ -27,17 +27,20 @@ def test_every_appraisal_list_opens(world, admin_client, model):
     assert response.status_code == 200
 
 
+def _add_cycle(admin_client, *, collaborator_weight: int):
+    """The admin's form for a 2026 cycle: supervisor 50, representatives 30, collaborators as given."""
+    form = {
+        "year": 2026,
+        "supervisor_weight": 50,
+        "customer_representative_weight": 30,
+        "collaborator_weight": collaborator_weight,
+        "link_valid_days": 30,
+    }
+    return admin_client.post(reverse("admin:appraisal_appraisalcycle_add"), form)
+
+
 def test_a_cycle_created_in_the_admin_has_the_default_criteria(world, admin_client):
-    response = admin_client.post(
-        reverse("admin:appraisal_appraisalcycle_add"),
-        {
-            "year": 2026,
-            "supervisor_weight": 50,
-            "customer_representative_weight": 30,
-            "collaborator_weight": 20,
-            "link_valid_days": 30,
-        },
-    )
+    response = _add_cycle(admin_client, collaborator_weight=20)
     assert response.status_code == 302, response.content.decode()[:2000]
     cycle = AppraisalCycle.objects.get(year=2026)
     assert cycle.criteria.count() == 5
@@ -45,16 +48,7 @@ def test_a_cycle_created_in_the_admin_has_the_default_criteria(world, admin_clie
 
 
 def test_rater_weights_not_summing_to_100_are_refused(world, admin_client):
-    response = admin_client.post(
-        reverse("admin:appraisal_appraisalcycle_add"),
-        {
-            "year": 2026,
-            "supervisor_weight": 50,
-            "customer_representative_weight": 30,
-            "collaborator_weight": 30,
-            "link_valid_days": 30,
-        },
-    )
+    response = _add_cycle(admin_client, collaborator_weight=30)
     assert response.status_code == 200
     assert "must sum to 100" in response.content.decode()
     assert not AppraisalCycle.objects.exists()

@@ -15,6 +15,7 @@ from appraisal.models import Appraisal, AppraisalStatus
 from appraisal.scoring import DEFAULT_CRITERIA
 from appraisal.tasks import compute_evidence_task
 from crm.accounts import roles
+from crm.common.months import add_months
 from tests.appraisal.core_helpers import appraisal_of, open_cycle
 from tests.factories import (
     AssignmentFactory,
@@ -28,7 +29,6 @@ from tests.factories import (
     VisitReportFactory,
     VisitTaskFactory,
 )
-from visits.services import add_months
 
 YEAR = 2026
 END = dt.date(2026, 12, 31)
@@ -90,7 +90,7 @@ def data(world):
         (dt.date(2025, 11, 5), 9000),
         (dt.date(2025, 12, 1), 5000),
     ):
-        task = _task(a, visited.replace(day=28), "done", customer, kind="ad_hoc")
+        task = _task(a, visited.replace(day=28), "done", customer, kind="care")
         _report(task, visited, forecast_kwh_12m=Decimal(forecast), needs="")
     month = dt.date(2025, 7, 1)
     while month <= dt.date(2026, 11, 1):
@@ -123,6 +123,9 @@ def test_evidence_of_a_hand_built_year(data):
         "follow_ups_closed": 1,
         "follow_ups_closed_share": 33.3,
         "training_hours": 6.5,
+        "ad_hoc_visits": 0,
+        "ad_hoc_reports": 0,
+        "ad_hoc_satisfaction_mean": None,
         "as_of": "2026-12-31",
     }
 

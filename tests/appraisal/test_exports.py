@@ -10,7 +10,13 @@ from openpyxl import load_workbook
 from appraisal import services
 from appraisal.models import Appraisal, RaterKind
 from crm.accounts import roles
-from tests.appraisal.core_helpers import all_scores, appraisal_of, open_cycle
+from tests.appraisal.core_helpers import (
+    all_scores,
+    appraisal_of,
+    open_cycle,
+    seat_representative,
+    supervisor_scores,
+)
 from tests.factories import ManagerFactory, UserFactory
 
 
@@ -22,8 +28,7 @@ def _rows(response) -> list[tuple]:
 def test_export_has_a_row_per_appraisal_of_the_team_with_scores_and_grade(client, world, cycle):
     appraisal = appraisal_of(cycle, world.manager_a)
     Appraisal.objects.filter(pk=appraisal.pk).update(evidence={"on_time_rate": 95.0, "customers_gained": 4})
-    seat = services.rater_seat_for(appraisal=appraisal, user=world.supervisor)
-    services.scores_save(rater=seat, scores=all_scores(91), by=world.supervisor)
+    supervisor_scores(world, appraisal, 91)
     client.force_login(world.supervisor)
     client.cookies.load({"django_language": "en"})
     response = client.get(reverse("appraisal:export", args=[cycle.year]))
@@ -62,11 +67,8 @@ def test_export_runs_a_fixed_number_of_queries(client, world, team, django_asser
 
 def test_print_report_shows_the_manager_scores_per_kind_and_signature_lines(client, world, cycle):
     appraisal = appraisal_of(cycle, world.manager_a)
-    services.panel_add(
-        appraisal=appraisal, kind=RaterKind.CUSTOMER_REPRESENTATIVE, name="周代表", by=world.supervisor
-    )
-    seat = services.rater_seat_for(appraisal=appraisal, user=world.supervisor)
-    services.scores_save(rater=seat, scores=all_scores(80), by=world.supervisor)
+    seat_representative(world, appraisal)
+    supervisor_scores(world, appraisal, 80)
     client.force_login(world.supervisor)
     client.cookies.load({"django_language": "en"})
     response = client.get(reverse("appraisal:print", args=[appraisal.pk]))

@@ -14,7 +14,14 @@ from appraisal import services, views
 from appraisal.links import link_token
 from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus, CycleStatus, Rater, RaterKind, Score
 from crm.accounts import roles
-from tests.appraisal.core_helpers import CODES, all_scores, appraisal_of, open_cycle
+from tests.appraisal.core_helpers import (
+    CODES,
+    all_scores,
+    appraisal_of,
+    open_cycle,
+    seat_representative,
+    supervisor_scores,
+)
 from tests.factories import ManagerFactory, UserFactory
 
 EN = {"django_language": "en"}
@@ -56,8 +63,7 @@ def _cycle_post(**overrides) -> dict:
 
 
 def _finalized(world, appraisal):
-    seat = services.rater_seat_for(appraisal=appraisal, user=world.supervisor)
-    services.scores_save(rater=seat, scores=all_scores(85), by=world.supervisor)
+    supervisor_scores(world, appraisal, 85)
     services.appraisal_submit(appraisal=appraisal, by=world.supervisor)
     services.appraisal_finalize(appraisal=appraisal, by=world.supervisor)
     appraisal.refresh_from_db()
@@ -183,8 +189,7 @@ def test_review_page_runs_a_fixed_number_of_queries(client, world, team, django_
         ManagerFactory(user=UserFactory(supervisor=world.supervisor, role=roles.ACCOUNT_MANAGER))
     cycle = open_cycle(world)
     for appraisal in Appraisal.objects.filter(cycle=cycle, manager__user__supervisor=world.supervisor):
-        seat = services.rater_seat_for(appraisal=appraisal, user=world.supervisor)
-        services.scores_save(rater=seat, scores=all_scores(80), by=world.supervisor)
+        supervisor_scores(world, appraisal, 80)
         services.panel_add(
             appraisal=appraisal, kind=RaterKind.COLLABORATOR, user=UserFactory(), by=world.supervisor
         )
@@ -208,8 +213,7 @@ def test_review_page_shows_a_page_of_the_team_and_counts_the_whole_team(client, 
         )
     )
     for appraisal in (team[0], team[4]):
-        seat = services.rater_seat_for(appraisal=appraisal, user=world.supervisor)
-        services.scores_save(rater=seat, scores=all_scores(80), by=world.supervisor)
+        supervisor_scores(world, appraisal, 80)
         services.appraisal_submit(appraisal=appraisal, by=world.supervisor)
     client.force_login(world.supervisor)
     # when the supervisor reads the first and the second page
@@ -223,8 +227,7 @@ def test_review_page_shows_a_page_of_the_team_and_counts_the_whole_team(client, 
 
 
 def test_finalize_all_finalizes_the_team_under_review(client, world, appraisal_a):
-    seat = services.rater_seat_for(appraisal=appraisal_a, user=world.supervisor)
-    services.scores_save(rater=seat, scores=all_scores(88), by=world.supervisor)
+    supervisor_scores(world, appraisal_a, 88)
     services.appraisal_submit(appraisal=appraisal_a, by=world.supervisor)
     client.force_login(world.supervisor)
     response = client.post(reverse("appraisal:finalize-all", args=[appraisal_a.cycle.year]))
@@ -370,8 +373,7 @@ def test_supervisor_removes_a_seat(client, world, appraisal_a, colleague):
 
 
 def test_submit_then_finalize_from_the_page(client, world, appraisal_a):
-    seat = services.rater_seat_for(appraisal=appraisal_a, user=world.supervisor)
-    services.scores_save(rater=seat, scores=all_scores(92), by=world.supervisor)
+    supervisor_scores(world, appraisal_a, 92)
     client.force_login(world.supervisor)
     assert client.post(reverse("appraisal:submit", args=[appraisal_a.pk])).status_code == 302
     assert client.post(reverse("appraisal:finalize", args=[appraisal_a.pk])).status_code == 302
@@ -439,9 +441,7 @@ def test_appraisal_page_runs_a_fixed_number_of_queries(
             appraisal=appraisal_a, kind=RaterKind.COLLABORATOR, user=user, by=world.supervisor
         )
         services.scores_save(rater=seat, scores=all_scores(70), by=user)
-    services.panel_add(
-        appraisal=appraisal_a, kind=RaterKind.CUSTOMER_REPRESENTATIVE, name="代表", by=world.supervisor
-    )
+    seat_representative(world, appraisal_a, "代表")
     client.force_login(world.supervisor)
     # user, permissions with roles, scope, then the appraisal, criteria, panel with scores (2), the
     # collaborator picker, and the history of the appraisal and of its scores (the session is cached)
@@ -490,9 +490,7 @@ def test_the_appraisal_page_says_whose_weight_is_shared_out(client, world, appra
 
 
 def test_supervisor_issues_a_new_link_when_the_old_one_expired(client, world, appraisal_a):
-    seat = services.panel_add(
-        appraisal=appraisal_a, kind=RaterKind.CUSTOMER_REPRESENTATIVE, name="周代表", by=world.supervisor
-    )
+    seat = seat_representative(world, appraisal_a)
     Rater.objects.filter(pk=seat.pk).update(link_expires_at=timezone.now() - dt.timedelta(days=1))
     seat.refresh_from_db()
     old = reverse("appraisal:representative", args=[link_token(seat)])

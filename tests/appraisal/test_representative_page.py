@@ -11,20 +11,14 @@ from django.utils import timezone
 
 from appraisal import services
 from appraisal.links import link_token
-from appraisal.models import Appraisal, Rater, RaterKind, Score
-from tests.appraisal.core_helpers import CODES, all_scores
+from appraisal.models import Appraisal, Rater, Score
+from tests.appraisal.core_helpers import CODES, all_scores, seat_representative
 from tests.appraisal.test_pages import _form_scores
 
 
 @pytest.fixture
 def seat(world, appraisal_a):
-    return services.panel_add(
-        appraisal=appraisal_a,
-        kind=RaterKind.CUSTOMER_REPRESENTATIVE,
-        name="周代表",
-        organisation="甲钢铁厂",
-        by=world.supervisor,
-    )
+    return seat_representative(world, appraisal_a, "周代表", organisation="甲钢铁厂")
 
 
 def _url(seat) -> str:
@@ -149,12 +143,7 @@ def test_the_page_runs_a_fixed_number_of_queries(
     client, world, appraisal_a, seat, size, django_assert_max_num_queries
 ):
     for i in range(size):
-        services.panel_add(
-            appraisal=appraisal_a,
-            kind=RaterKind.CUSTOMER_REPRESENTATIVE,
-            name=f"代表{i}",
-            by=world.supervisor,
-        )
+        seat_representative(world, appraisal_a, f"代表{i}")
     with django_assert_max_num_queries(4):
         assert client.get(_url(seat)).status_code == 200
 

@@ -22,7 +22,7 @@ from appraisal.models import (
 )
 from appraisal.services import AppraisalStateError
 from crm.common.errors import Conflict
-from tests.appraisal.core_helpers import CODES, all_scores, appraisal_of
+from tests.appraisal.core_helpers import CODES, all_scores, appraisal_of, seat_representative
 from tests.factories import ManagerFactory, UserFactory
 
 
@@ -182,13 +182,7 @@ def test_panel_add_seats_a_collaborator_and_a_representative_with_a_link(world, 
         appraisal=appraisal_a, kind=RaterKind.COLLABORATOR, user=colleague, by=world.supervisor
     )
     before = timezone.now()
-    representative = services.panel_add(
-        appraisal=appraisal_a,
-        kind=RaterKind.CUSTOMER_REPRESENTATIVE,
-        name="王厂长",
-        organisation="甲钢铁厂",
-        by=world.supervisor,
-    )
+    representative = seat_representative(world, appraisal_a, "王厂长", organisation="甲钢铁厂")
     assert seat.user == colleague
     assert seat.added_by == world.supervisor
     assert representative.link_expires_at - before >= dt.timedelta(days=30) - dt.timedelta(seconds=5)
@@ -242,12 +236,17 @@ def test_the_panel_is_fixed_once_in_review(world, appraisal_a, colleague):
         services.panel_remove(rater=_seat(appraisal_a, world.supervisor), by=world.supervisor)
 
 
-def test_removing_a_seat_removes_its_scores_and_recomputes(world, appraisal_a, colleague):
-    seat = services.panel_add(appraisal=appraisal_a, kind="collaborator", user=colleague, by=world.supervisor)
-    services.scores_save(
-        rater=_seat(appraisal_a, world.supervisor), scores=all_scores(80), by=world.supervisor
-    )
+def _scored_80_and_70(world, appraisal, colleague):
+    """The supervisor scores 80 on everything and `colleague`, seated as a collaborator, 70; the
+    colleague's seat."""
+    seat = services.panel_add(appraisal=appraisal, kind="collaborator", user=colleague, by=world.supervisor)
+    services.scores_save(rater=_seat(appraisal, world.supervisor), scores=all_scores(80), by=world.supervisor)
     services.scores_save(rater=seat, scores=all_scores(70), by=colleague)
+    return seat
+
+
+def test_removing_a_seat_removes_its_scores_and_recomputes(world, appraisal_a, colleague):
+    seat = _scored_80_and_70(world, appraisal_a, colleague)
     appraisal_a.refresh_from_db()
     assert appraisal_a.score == Decimal("77.14")
     services.panel_remove(rater=seat, by=world.supervisor)
@@ -260,11 +259,7 @@ def test_removing_a_seat_removes_its_scores_and_recomputes(world, appraisal_a, c
 def test_scores_compute_the_final_score_grade_and_kind_scores(world, appraisal_a, colleague):
     # supervisor 80 on everything, colleague 70, no representative:
     # (80*50 + 70*20) / 70 = 77.142857 -> 77.14, good
-    seat = services.panel_add(appraisal=appraisal_a, kind="collaborator", user=colleague, by=world.supervisor)
-    services.scores_save(
-        rater=_seat(appraisal_a, world.supervisor), scores=all_scores(80), by=world.supervisor
-    )
-    services.scores_save(rater=seat, scores=all_scores(70), by=colleague)
+    _scored_80_and_70(world, appraisal_a, colleague)
     appraisal_a.refresh_from_db()
     assert appraisal_a.score == Decimal("77.14")
     assert appraisal_a.grade == Grade.GOOD

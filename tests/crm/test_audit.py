@@ -4,12 +4,13 @@ or a training result, when, and from what to what; the customer page shows it.""
 import datetime as dt
 import logging
 
-from django.template import Context, Template
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from customers.models import Customer, Tier
 from customers.services import customer_update
 from customers.tiering.services import customer_pin_tier, customer_unpin_tier, tier_policy_create
+from customers.views import audit_section
 from managers.models import Manager
 from managers.services import assignment_move, assignments_reconcile, manager_save
 from tests.factories import CourseFactory, CustomerFactory, ManagerFactory, UserFactory
@@ -143,7 +144,7 @@ def test_removing_an_absent_manager_from_a_session_records_the_deletion(world):
 
 def _trail_html(customer) -> str:
     """The audit trail as the customer page includes it (templates/customers/_audit_trail.html)."""
-    return Template("{% load audit_tags %}{% audit_trail customer %}").render(Context({"customer": customer}))
+    return render_to_string("customers/_audit_trail.html", audit_section(customer))
 
 
 def test_audit_trail_shows_who_changed_the_tier_from_what_to_what(world):

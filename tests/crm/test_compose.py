@@ -125,3 +125,14 @@ def test_dockerfile_builds_a_slim_python_311_image_run_by_a_non_root_user():
     assert users[-1] not in ("root", "0")
     assert "collectstatic" in text
     assert re.search(r'^CMD \["gunicorn", "crm\.wsgi:application"', text, flags=re.MULTILINE)
+
+
+def test_dockerfile_installs_the_runtime_lock_and_the_project_without_dependencies():
+    # given
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    # then the image holds the versions of requirements.txt (`make lock`), checked by their hashes,
+    # and nothing resolved from pyproject.toml's ranges
+    assert re.search(r"^COPY requirements\.txt \./$", text, flags=re.MULTILINE)
+    assert re.search(r"pip install --require-hashes -r requirements\.txt$", text, flags=re.MULTILINE)
+    assert re.search(r"pip install --no-deps -e \.", text)
+    assert "tomllib" not in text

@@ -6,7 +6,7 @@ from django.db import IntegrityError
 from django.db.models import ProtectedError
 from rest_framework import status
 
-from crm.common.errors import Conflict, ServiceError, exception_handler
+from crm.common.errors import Conflict, exception_handler
 from customers.models import Customer
 
 
@@ -30,11 +30,6 @@ def test_django_validation_error_by_field_becomes_400_by_field():
 def test_django_validation_error_without_field_becomes_non_field_errors():
     code, data = _handled(DjangoValidationError("Not now."))
     assert (code, data) == (400, {"non_field_errors": ["Not now."]})
-
-
-def test_service_error_names_its_field():
-    assert _handled(ServiceError("Full.", field="manager")) == (400, {"manager": ["Full."]})
-    assert _handled(ServiceError("No.")) == (400, {"non_field_errors": ["No."]})
 
 
 def test_integrity_error_becomes_409():

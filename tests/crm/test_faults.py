@@ -38,8 +38,8 @@ from managers.models import Assignment, Role
 from tests.conftest import _fresh_broker_connections
 from tests.customers.tiering_helpers import add_consumption
 from tests.factories import CustomerFactory, ManagerFactory
+from visits.generation import visit_run_start, visit_tasks_generate
 from visits.models import VisitRun, VisitTask
-from visits.services import visit_run_start, visit_tasks_generate
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]

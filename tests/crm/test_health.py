@@ -1,11 +1,14 @@
 """/api/v1/health/ needs no authentication and reports the database, the broker and the worker."""
 
+import ast
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
+import crm.common
 from crm.celery import app
 from crm.common.models import WorkerHeartbeat
 
@@ -99,3 +102,16 @@ def test_a_ready_worker_sends_itself_a_heartbeat(db):
     worker_ready.send(sender=None)
     # then the heartbeat task ran and /health/ can say the worker is alive
     assert WorkerHeartbeat.objects.count() == 1
+
+
+def test_the_kernel_imports_nothing_of_the_projects_celery_app():
+    # Given every import statement of crm.common (the kernel every app imports)
+    imported = set()
+    for path in Path(crm.common.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {(path.name, f"{node.module}.{alias.name}") for alias in node.names}
+            elif isinstance(node, ast.Import):
+                imported |= {(path.name, alias.name) for alias in node.names}
+    # Then none of them is of crm.celery: the project wires the kernel, not the other way round
+    assert not {(name, module) for name, module in imported if module.startswith("crm.celery")}

@@ -26,6 +26,7 @@ from customers.models import (
     TierChange,
     TierPolicy,
 )
+from managers.models import ROLE_FOR_TIER
 from tests.crm.test_permission_matrix import _model_of, _walk  # the same walk of the API and the pages
 from tests.factories import (
     AssignmentFactory,
@@ -121,7 +122,7 @@ class Grower:
         w = self.world
         a, user_a = w.station_a, w.manager_a.user
         start, self.added = self.added, self.added + k
-        StationFactory.create_batch(k)
+        stations = StationFactory.create_batch(k)
         CommunityFactory.create_batch(k, station=a, manager=user_a)
         TransformerDistrictFactory.create_batch(k, station=a, manager=user_a)
         CustomerFactory.create_batch(k, station=a, manager=user_a, tier=Tier.KEY_ACCOUNT)
@@ -137,6 +138,18 @@ class Grower:
             ConsumptionFactory(customer=w.customer_a, period=_month(i))
         for _ in range(k):
             ManagerFactory(user=UserFactory(supervisor=w.supervisor, role=roles.ACCOUNT_MANAGER), station=a)
+        # Customers without a manager in every new station, of every tier in turn, each station with
+        # a manager of the supervisor's team of that tier's role: the unassigned page offers each
+        # customer the candidates of its (station, tier), which must not cost a query per pair.
+        tiers = list(Tier)
+        for i, station in enumerate(stations):
+            tier = tiers[i % len(tiers)]
+            ManagerFactory(
+                user=UserFactory(supervisor=w.supervisor, role=roles.ACCOUNT_MANAGER),
+                station=station,
+                role=ROLE_FOR_TIER[tier],
+            )
+            CustomerFactory(station=station, tier=tier, manager=None)
         top = TierPolicy.objects.order_by("-version").values_list("version", flat=True).first() or 0
         TierPolicy.objects.bulk_create(
             [TierPolicy(version=top + 1 + i, effective_from=dt.date(2001 + i, 1, 1)) for i in range(k)]
@@ -387,7 +400,7 @@ def test_care_visit_detection_runs_one_statement_per_month_not_per_customer(
         size, station=world.station_a, manager=world.manager_a.user, tier=Tier.KEY_ACCOUNT,
         latest_period=dt.date(2026, 9, 1),
     )  # fmt: skip
-    from visits.services import care_visits_detect
+    from visits.care import care_visits_detect
 
     # when care visits are detected, then the thresholds and the periods are read once and one INSERT
     # runs per period (a savepoint around them): the same four queries at both sizes

@@ -1,14 +1,23 @@
-"""manage.py run_local: which processes it starts, what it prints, and how it stops them."""
+"""`make run`: honcho runs Procfile.local (web, worker, beat and the banner); which processes it starts,
+what it prints, and how they are stopped together. honcho's part is tested through the honcho that
+`make run` starts, on children of the test's own."""
 
 import signal
 import socket
+import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
+from honcho.environ import parse_procfile
 
 from crm.demo.logins import DEMO_LOGINS, DEMO_PASSWORD
-from crm.demo.runner import Child, Supervisor, banner, local_processes
+from crm.demo.runner import banner, show_banner_when_ready
+from tests.factories import UserFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+HONCHO = Path(sys.executable).with_name("honcho")
 
 # A child that says it is ready, and on SIGTERM says goodbye and exits cleanly.
 POLITE = (
@@ -19,12 +28,8 @@ POLITE = (
 )
 
 
-def child(name: str, code: str) -> Child:
-    return Child(name, [sys.executable, "-c", code])
-
-
 class Lines:
-    """Collects the supervisor's output and lets a test wait for a number of matching lines."""
+    """Collects a process's output and lets a test wait for a number of matching lines."""
 
     def __init__(self):
         self.lines: list[str] = []
@@ -43,16 +48,90 @@ class Lines:
         return "\n".join(self.lines)
 
 
+class Honcho:
+    """honcho as `make run` starts it (`--env /dev/null ... start`), on a Procfile of the test's children
+    written as Python code, each run by this interpreter."""
+
+    def __init__(self, tmp_path: Path, children: dict[str, str]):
+        for name, code in children.items():
+            (tmp_path / f"{name}.py").write_text(code, encoding="utf-8")
+        procfile = "".join(f"{name}: exec {sys.executable} {name}.py\n" for name in children)
+        (tmp_path / "Procfile").write_text(procfile, encoding="utf-8")
+        self.out = Lines()
+        self.process = subprocess.Popen(  # noqa: S603 - this environment's honcho, fixed arguments
+            [str(HONCHO), "--env", "/dev/null", "--procfile", "Procfile", "--no-colour", "start"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self._pump = threading.Thread(target=self._read, daemon=True)
+        self._pump.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.out.write(line.rstrip())
+
+    def wait(self) -> int:
+        code = self.process.wait(timeout=30)
+        self._pump.join(timeout=5)
+        return code
+
+    def said(self, name: str, text: str) -> bool:
+        """Whether the child printed `text` (honcho prefixes its lines with 'NAME.1 | ')."""
+        return any(f"{name}.1 " in line and line.endswith(f"| {text}") for line in self.out.lines)
+
+    def stopped(self, name: str) -> str:
+        """honcho's line saying how the child stopped ('stopped (rc=N)')."""
+        return next(line for line in self.out.lines if f"{name}.1 stopped" in line)
+
+
+@pytest.fixture
+def run_honcho(tmp_path):
+    started = []
+
+    def run(children: dict[str, str]) -> Honcho:
+        started.append(Honcho(tmp_path, children))
+        return started[-1]
+
+    yield run
+    for honcho in started:  # a failed test leaves nothing running
+        if honcho.process.poll() is None:
+            honcho.process.kill()
+            honcho.process.wait()
+
+
 def test_local_processes_are_runserver_a_worker_and_beat_on_this_python():
-    # given / when
-    children = {c.name: c.argv for c in local_processes(host="127.0.0.1", port=8123)}
+    # given the Procfile `make run` gives honcho
+    procfile = parse_procfile((ROOT / "Procfile.local").read_text(encoding="utf-8")).processes
+    # then: the virtual environment's python (make puts it first on PATH), each process itself
+    assert set(procfile) == {"web", "worker", "beat", "banner"}
+    assert all(command.startswith("exec python ") for command in procfile.values())
+    assert "manage.py runserver" in procfile["web"]
+    assert "${RUN_PORT:-8000}" in procfile["web"]
+    assert procfile["web"].endswith("--noreload")
+    assert "-m celery -A crm worker" in procfile["worker"]
+    assert "--pool=solo" in procfile["worker"]
+    assert "-m celery -A crm beat" in procfile["beat"]
+    assert "-m crm.demo.runner" in procfile["banner"]
+    assert "${RUN_PORT:-8000}" in procfile["banner"]
+
+
+def test_make_run_starts_honcho_on_the_procfile_with_the_virtual_environment_first_on_path():
+    # given / when: what `make run PORT=8123` would run, without running it
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-n", "run", "PORT=8123"],  # noqa: S607 - make from PATH
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     # then
-    assert set(children) == {"web", "worker", "beat"}
-    assert all(argv[0] == sys.executable for argv in children.values())
-    assert children["web"][2:] == ["runserver", "127.0.0.1:8123", "--noreload"]
-    assert children["worker"][1:6] == ["-m", "celery", "-A", "crm", "worker"]
-    assert "--pool=solo" in children["worker"]
-    assert children["beat"][1:6] == ["-m", "celery", "-A", "crm", "beat"]
+    lines = done.stdout.replace("\\\n", " ").splitlines()
+    command = " ".join(next(line for line in lines if "honcho" in line).split())
+    assert f'PATH="{ROOT}/.venv/bin:$PATH"' in command
+    assert "RUN_PORT=8123" in command
+    assert ".venv/bin/honcho --env /dev/null --procfile Procfile.local start" in command
 
 
 def test_banner_shows_the_address_the_api_docs_and_one_login_per_role_with_the_password():
@@ -76,36 +155,31 @@ def test_banner_says_how_to_get_demo_users_when_there_are_none():
     assert DEMO_PASSWORD not in text
 
 
-def test_when_a_child_dies_the_others_are_stopped_and_its_exit_code_returned():
+def test_when_a_child_dies_the_others_are_stopped_and_its_exit_code_returned(run_honcho):
     # given a long-running child and one that fails
-    out = Lines()
-    supervisor = Supervisor(
-        [child("steady", POLITE), child("broken", "import sys; print('boom'); sys.exit(3)")], write=out.write
-    )
+    honcho = run_honcho({"steady": POLITE, "broken": "import sys; print('boom'); sys.exit(3)"})
     # when
-    supervisor.start()
-    code = supervisor.run()
+    code = honcho.wait()
     # then
     assert code == 3
-    assert all(p.poll() is not None for p in supervisor.processes.values())
-    assert "broken | boom" in str(out)
-    assert any("broken" in line and "3" in line and line.startswith("run_local:") for line in out.lines)
+    assert honcho.said("broken", "boom")
+    assert "rc=3" in honcho.stopped("broken")
+    assert honcho.stopped("steady")
 
 
-def test_a_stop_request_is_forwarded_to_every_child_which_exits_cleanly():
+def test_a_stop_request_is_forwarded_to_every_child_which_exits_cleanly(run_honcho):
     # given two children that are up
-    out = Lines()
-    supervisor = Supervisor([child("one", POLITE), child("two", POLITE)], write=out.write)
-    supervisor.start()
-    assert out.wait_for("ready", count=2)
+    honcho = run_honcho({"one": POLITE, "two": POLITE})
+    assert honcho.out.wait_for("ready", count=2)
     # when Ctrl-C arrives
-    supervisor.request_stop(signal.SIGTERM)
-    code = supervisor.run()
-    # then
-    assert code == 0
-    assert [p.returncode for p in supervisor.processes.values()] == [0, 0]
-    assert "one | bye" in str(out)
-    assert "two | bye" in str(out)
+    honcho.process.send_signal(signal.SIGINT)
+    code = honcho.wait()
+    # then every child was asked to stop once and stopped cleanly; honcho says it was interrupted
+    assert code == 128 + signal.SIGINT
+    assert honcho.said("one", "bye")
+    assert honcho.said("two", "bye")
+    assert "rc=0" in honcho.stopped("one")
+    assert "rc=0" in honcho.stopped("two")
 
 
 @pytest.fixture
@@ -116,33 +190,27 @@ def listening_port():
         yield server.getsockname()[1]
 
 
-def test_the_banner_callback_runs_once_the_web_address_answers(listening_port):
-    # given a supervisor waiting for a port that is already open
+@pytest.mark.django_db
+def test_the_banner_is_shown_once_the_web_address_answers(listening_port):
+    # given a web server that answers on every address, and one demo user
+    UserFactory(username="vip1")
     out = Lines()
-    calls = []
-
-    def ready():
-        calls.append(True)
-        supervisor.request_stop()
-
-    supervisor = Supervisor(
-        [child("web", POLITE)], write=out.write, on_ready=ready, ready_address=("127.0.0.1", listening_port)
-    )
     # when
-    supervisor.start()
-    code = supervisor.run()
-    # then
-    assert calls == [True]
-    assert code == 0
+    show_banner_when_ready(host="0.0.0.0", port=listening_port, write=out.write)  # noqa: S104
+    # then the banner, once, with the address to open and the demo user that exists
+    assert len(out.lines) == 1
+    assert f"http://127.0.0.1:{listening_port}/" in out.lines[0]
+    assert "vip1" in out.lines[0]
+    assert "supervisor1" not in out.lines[0]
 
 
-def test_a_child_killed_by_a_signal_is_reported_with_the_shells_128_plus_signal_code():
+def test_a_child_killed_by_a_signal_is_reported_and_stops_the_others(run_honcho):
     # given a child that is killed
-    out = Lines()
     killed = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
-    supervisor = Supervisor([child("steady", POLITE), child("killed", killed)], write=out.write)
+    honcho = run_honcho({"steady": POLITE, "killed": killed})
     # when
-    supervisor.start()
-    code = supervisor.run()
+    code = honcho.wait()
     # then
-    assert code == 128 + signal.SIGKILL
+    assert code != 0
+    assert f"rc=-{signal.SIGKILL.value}" in honcho.stopped("killed")
+    assert honcho.stopped("steady")

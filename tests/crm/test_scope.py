@@ -1,11 +1,14 @@
 """crm.common.scopes: who sees whose portfolio. Everything shown to a user is narrowed by this."""
 
+import pytest
 from django.contrib.auth.models import AnonymousUser, Permission
 
-from crm.common.scopes import scope_for, team_user_ids
-from customers.models import Customer
+from crm.common.scopes import ScopedQuerySet, scope_for, team_user_ids
+from customers.models import ConsumptionRecord, Customer
 from managers.models import Manager
-from tests.factories import UserFactory
+from tests.factories import ConsumptionFactory, TrainingRecordFactory, UserFactory, VisitTaskFactory
+from training.models import TrainingRecord
+from visits.models import VisitTask
 
 
 def test_manager_sees_only_themselves(world):
@@ -89,3 +92,89 @@ def test_scope_is_computed_once_per_user_object(world, django_assert_num_queries
     scope_for(user)
     with django_assert_num_queries(0):
         scope_for(user)
+
+
+# ---------------------------------------------------------------- ScopedQuerySet
+# Each model whose rows belong to a user, with the rows of manager A (supervised) and manager B.
+def _customers(world):
+    return Customer, world.customer_a, world.customer_b
+
+
+def _consumption(world):
+    return (
+        ConsumptionRecord,
+        ConsumptionFactory(customer=world.customer_a),
+        ConsumptionFactory(customer=world.customer_b),
+    )
+
+
+def _managers(world):
+    return Manager, world.manager_a, world.manager_b
+
+
+def _visit_tasks(world):
+    return VisitTask, VisitTaskFactory(customer=world.customer_a), VisitTaskFactory(customer=world.customer_b)
+
+
+def _training_records(world):
+    return (
+        TrainingRecord,
+        TrainingRecordFactory(manager=world.manager_a),
+        TrainingRecordFactory(manager=world.manager_b),
+    )
+
+
+SCOPED = pytest.mark.parametrize(
+    "rows",
+    [_customers, _consumption, _managers, _visit_tasks, _training_records],
+    ids=[
+        "customer:manager_id",
+        "consumption:customer__manager_id",
+        "manager:user_id",
+        "visit_task",
+        "training",
+    ],
+)
+
+
+@SCOPED
+def test_scoped_model_states_only_its_field_path(rows, world):
+    # Given a model whose rows belong to a user
+    model, _, _ = rows(world)
+    queryset_class = type(model.objects.all())
+    # then its visible_to is the shared one, narrowed by the path it names
+    assert issubclass(queryset_class, ScopedQuerySet)
+    assert "visible_to" not in vars(queryset_class)
+    assert queryset_class.scope_field
+
+
+@SCOPED
+def test_scoped_queryset_shows_a_manager_their_own_rows(rows, world):
+    # Given rows of managers A and B
+    model, row_a, _ = rows(world)
+    # when manager A asks, then only A's row is visible
+    assert set(model.objects.visible_to(world.manager_a.user)) == {row_a}
+
+
+@SCOPED
+def test_scoped_queryset_shows_a_supervisor_their_teams_rows(rows, world):
+    # Given rows of manager A (in the supervisor's team) and manager B (not)
+    model, row_a, _ = rows(world)
+    # when the supervisor asks, then A's row is visible and B's is not
+    assert set(model.objects.visible_to(world.supervisor)) == {row_a}
+
+
+@SCOPED
+def test_scoped_queryset_shows_an_administrator_every_row(rows, world):
+    model, row_a, row_b = rows(world)
+    assert set(model.objects.visible_to(world.admin)) == {row_a, row_b}
+
+
+@SCOPED
+def test_scoped_queryset_shows_an_inactive_user_nothing(rows, world):
+    # Given manager A's own row, and manager A deactivated
+    model, _, _ = rows(world)
+    user = type(world.manager_a.user).objects.get(pk=world.manager_a.pk)
+    user.is_active = False
+    # then nothing is visible to them, not even their own row
+    assert not model.objects.visible_to(user).exists()

@@ -14,8 +14,8 @@ from django.utils import translation
 
 from crm.accounts import roles
 from crm.accounts.models import User
-from crm.demo.builders import ASSIGNMENT_REASON
 from crm.demo.logins import DEMO_LOGINS, DEMO_PASSWORD
+from crm.demo.org import ASSIGNMENT_REASON
 from customers.models import (
     Branch,
     Category,

@@ -15,8 +15,8 @@ from django.utils import translation
 
 from appraisal import services
 from appraisal.links import link_token
-from appraisal.models import Grade, RaterKind
-from tests.appraisal.core_helpers import appraisal_of, open_cycle
+from appraisal.models import Grade
+from tests.appraisal.core_helpers import appraisal_of, open_cycle, seat_representative
 from tests.factories import ConsumptionFactory, ContactFactory
 
 CATALOG = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"
@@ -266,13 +266,7 @@ def appraisal_in_scoring(world):
         scores=[{"criterion": "satisfaction", "score": 85, "comment": "服务及时"}],
         by=world.supervisor,
     )
-    representative = services.panel_add(
-        appraisal=appraisal,
-        kind=RaterKind.CUSTOMER_REPRESENTATIVE,
-        name="周代表",
-        organisation="甲钢铁厂",
-        by=world.supervisor,
-    )
+    representative = seat_representative(world, appraisal, "周代表", organisation="甲钢铁厂")
     return appraisal, representative
 
 

@@ -1,11 +1,10 @@
 """Builders of import files for the tests: CSV in a chosen encoding, XLSX with formulas, errors and
-merged cells, and the fixture that keeps uploads out of the project's media folder."""
+merged cells (the fixture that keeps uploads out of the project's media folder is in conftest.py)."""
 
 import csv
 import io
 
 import openpyxl
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 CUSTOMER_HEADER = [
@@ -20,13 +19,6 @@ CUSTOMER_HEADER = [
     "用户状态",
 ]
 CONSUMPTION_HEADER = ["户号", "电费年月", "抄见电量(kWh)", "应收电费(元)", "最大需量"]
-
-
-@pytest.fixture
-def media_root(settings, tmp_path):
-    """Uploaded files go to a temporary folder."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 def customer_row(
@@ -63,3 +55,20 @@ def xlsx_bytes(header, rows, *, merge: list[str] = (), title: str | None = None)
 
 def upload(content: bytes, name: str = "customers.csv") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content)
+
+
+IMPORTS_URL = "/api/v1/imports/"
+
+
+def post_file(
+    client, content: bytes, name="customers.csv", *, kind="customers", partial=False, language="zh-hans"
+):
+    """An upload to imports/ by `client` (an API client), answered in `language`."""
+    data = {"file": upload(content, name), "kind": kind, "partial": partial}
+    return client.post(IMPORTS_URL, data, format="multipart", HTTP_ACCEPT_LANGUAGE=language)
+
+
+def refusal(response) -> str:
+    """The message of a file refused as a whole (400, on `file`)."""
+    assert response.status_code == 400, response.content
+    return response.json()["file"][0]

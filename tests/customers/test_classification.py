@@ -179,33 +179,36 @@ def test_reclassify_ignores_a_policy_not_yet_in_force():
 
 
 # ---------------------------------------------------------------- annualisation
-def test_reclassify_annualises_three_months_of_consumption():
-    # Given 3 months adding up to 250,000 kWh: 1,000,000 kWh a year
+def _run_over(*spans: dict):
+    """A new customer with the consumption of `spans` (add_consumption's arguments each), once a run
+    has classified it."""
     customer = CustomerFactory()
-    add_consumption(customer, total="250000", months=3)
+    for span in spans:
+        add_consumption(customer, **span)
     reclassify()
     customer.refresh_from_db()
+    return customer
+
+
+def test_reclassify_annualises_three_months_of_consumption():
+    # Given 3 months adding up to 250,000 kWh: 1,000,000 kWh a year
+    customer = _run_over({"total": "250000", "months": 3})
     assert customer.annual_consumption_kwh == Decimal("1000000")
     assert customer.tier == Tier.KEY_ACCOUNT
     assert TierChange.objects.get(customer=customer).measures["months"] == 3
 
 
 def test_reclassify_counts_twelve_months_as_they_are():
-    customer = CustomerFactory()
-    add_consumption(customer, total="999999.99", months=12)
-    reclassify()
-    customer.refresh_from_db()
+    customer = _run_over({"total": "999999.99", "months": 12})
     assert customer.annual_consumption_kwh == Decimal("999999.99")
     assert customer.tier == Tier.TRANSFORMER_DISTRICT
 
 
 def test_reclassify_ignores_months_older_than_the_trailing_twelve():
     # Given 12 recent quiet months and, before them, 12 heavy ones
-    customer = CustomerFactory()
-    add_consumption(customer, total="120000", months=12)
-    add_consumption(customer, total="50000000", months=12, latest=dt.date(2025, 9, 1))
-    reclassify()
-    customer.refresh_from_db()
+    customer = _run_over(
+        {"total": "120000", "months": 12}, {"total": "50000000", "months": 12, "latest": dt.date(2025, 9, 1)}
+    )
     assert customer.annual_consumption_kwh == Decimal("120000")
     assert customer.tier == Tier.TRANSFORMER_DISTRICT
 

@@ -3,6 +3,18 @@ from decimal import Decimal
 from customers.models import Customer, Tier
 
 
+def new_customer(world, account_no: str, name: str, **fields) -> dict:
+    """A customer to create: residential, at 0.22 kV, in station A, unless `fields` say otherwise."""
+    return {
+        "account_no": account_no,
+        "name": name,
+        "category": "residential",
+        "voltage_kv": "0.22",
+        "station": world.station_a.pk,
+        **fields,
+    }
+
+
 def test_manager_lists_only_own_customers(world, api):
     # Given two managers each with a customer; when manager A lists customers
     response = api(world.manager_a.user).get("/api/v1/customers/")
@@ -28,15 +40,15 @@ def test_administrator_sees_every_customer(world, api):
 
 
 def test_integration_client_creates_customer_with_initial_tier(world, api):
-    payload = {
-        "account_no": "3100999999",
-        "name": "丙化工有限公司",
-        "category": "industrial",
-        "voltage_kv": "10",
-        "contracted_capacity_kva": "630",
-        "importance": "none",
-        "station": world.station_a.pk,
-    }
+    payload = new_customer(
+        world,
+        "3100999999",
+        "丙化工有限公司",
+        category="industrial",
+        voltage_kv="10",
+        contracted_capacity_kva="630",
+        importance="none",
+    )
     response = api(world.integration).post("/api/v1/customers/", payload, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["tier"] == Tier.KEY_ACCOUNT
@@ -47,14 +59,7 @@ def test_customer_with_community_of_another_station_is_refused(world, api):
     from tests.factories import CommunityFactory
 
     other = CommunityFactory(station=world.station_b)
-    payload = {
-        "account_no": "3100999998",
-        "name": "居民",
-        "category": "residential",
-        "voltage_kv": "0.22",
-        "station": world.station_a.pk,
-        "community": other.pk,
-    }
+    payload = new_customer(world, "3100999998", "居民", community=other.pk)
     response = api(world.integration).post("/api/v1/customers/", payload, format="json")
     assert response.status_code == 400
     assert "community" in response.json()
@@ -62,13 +67,7 @@ def test_customer_with_community_of_another_station_is_refused(world, api):
 
 
 def test_manager_cannot_create_customers(world, api):
-    payload = {
-        "account_no": "1",
-        "name": "x",
-        "category": "residential",
-        "voltage_kv": "0.22",
-        "station": world.station_a.pk,
-    }
+    payload = new_customer(world, "1", "x")
     assert api(world.manager_a.user).post("/api/v1/customers/", payload, format="json").status_code == 403
 
 
@@ -110,16 +109,16 @@ def test_browser_session_sees_only_own_portfolio_over_the_api(world, client):
 
 # ---------------------------------------------------------------- writes
 def test_read_only_fields_are_ignored_on_create(world, api):
-    payload = {
-        "account_no": "3100999997",
-        "name": "丁商店",
-        "category": "commercial",
-        "voltage_kv": "0.38",
-        "station": world.station_a.pk,
-        "tier": "vip",
-        "manager": world.manager_a.pk,
-        "annual_consumption_kwh": "99999999",
-    }
+    payload = new_customer(
+        world,
+        "3100999997",
+        "丁商店",
+        category="commercial",
+        voltage_kv="0.38",
+        tier="vip",
+        manager=world.manager_a.pk,
+        annual_consumption_kwh="99999999",
+    )
     response = api(world.integration).post("/api/v1/customers/", payload, format="json")
     assert response.status_code == 201
     body = response.json()
@@ -144,13 +143,7 @@ def test_manager_without_change_permission_gets_403_on_own_customer(world, api):
 
 
 def test_duplicate_account_number_is_refused_on_the_field(world, api):
-    payload = {
-        "account_no": world.customer_a.account_no,
-        "name": "重复",
-        "category": "residential",
-        "voltage_kv": "0.22",
-        "station": world.station_a.pk,
-    }
+    payload = new_customer(world, world.customer_a.account_no, "重复")
     response = api(world.integration).post("/api/v1/customers/", payload, format="json")
     assert response.status_code == 400
     assert list(response.json()) == ["account_no"]
@@ -159,15 +152,13 @@ def test_duplicate_account_number_is_refused_on_the_field(world, api):
 def test_customer_in_community_and_district_at_once_is_refused(world, api):
     from tests.factories import CommunityFactory, TransformerDistrictFactory
 
-    payload = {
-        "account_no": "3100999996",
-        "name": "两处",
-        "category": "residential",
-        "voltage_kv": "0.22",
-        "station": world.station_a.pk,
-        "community": CommunityFactory(station=world.station_a).pk,
-        "transformer_district": TransformerDistrictFactory(station=world.station_a).pk,
-    }
+    payload = new_customer(
+        world,
+        "3100999996",
+        "两处",
+        community=CommunityFactory(station=world.station_a).pk,
+        transformer_district=TransformerDistrictFactory(station=world.station_a).pk,
+    )
     response = api(world.integration).post("/api/v1/customers/", payload, format="json")
     assert response.status_code == 400
     assert "transformer_district" in response.json()
@@ -245,14 +236,9 @@ def test_a_new_customer_starts_in_the_tier_of_the_policy_in_force(world, api):
     from customers.models import TierPolicy
 
     TierPolicy.objects.create(version=2, effective_from=dt.date(2020, 1, 1), key_capacity_kva=Decimal("200"))
-    payload = {
-        "account_no": "3100999997",
-        "name": "丁商贸",
-        "category": "commercial",
-        "voltage_kv": "0.4",
-        "contracted_capacity_kva": "250",
-        "station": world.station_a.pk,
-    }
+    payload = new_customer(
+        world, "3100999997", "丁商贸", category="commercial", voltage_kv="0.4", contracted_capacity_kva="250"
+    )
     # When an integration client creates a 250 kVA customer
     response = api(world.integration).post("/api/v1/customers/", payload, format="json")
     # Then it starts as a key account, as the next reclassification would have it

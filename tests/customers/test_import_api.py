@@ -1,31 +1,26 @@
 """imports/ over the API: the file formats and headers it reads, what it writes, its report, its
 refusals, background jobs and who sees which job."""
 
+import functools
 from decimal import Decimal
 
 import pytest
 
 from customers.models import ConsumptionRecord, Customer, ImportJob, ImportRejection, Tier
+from tests.customers import import_files
 from tests.customers.import_files import (
     CONSUMPTION_HEADER,
     CUSTOMER_HEADER,
     csv_bytes,
     customer_row,
-    media_root,  # noqa: F401 (fixture)
-    upload,
     xlsx_bytes,
 )
 
 pytestmark = pytest.mark.usefixtures("media_root")
 
-URL = "/api/v1/imports/"
-
-
-def post_file(
-    client, content: bytes, *, name="customers.csv", kind="customers", partial=False, language="en"
-):
-    data = {"file": upload(content, name), "kind": kind, "partial": partial}
-    return client.post(URL, data, format="multipart", HTTP_ACCEPT_LANGUAGE=language)
+URL = import_files.IMPORTS_URL
+# this file reads the API's messages in English
+post_file = functools.partial(import_files.post_file, language="en")
 
 
 def test_customers_csv_in_utf8_creates_customers_with_mapped_values(world, api):

@@ -16,7 +16,6 @@ from customers.models import Customer, ImportJob
 from tests.customers.import_files import (
     CUSTOMER_HEADER,
     customer_row,
-    media_root,  # noqa: F401 (fixture)
 )
 
 pytestmark = pytest.mark.usefixtures("media_root")

@@ -12,7 +12,6 @@ from tests.customers.import_files import (
     CUSTOMER_HEADER,
     csv_bytes,
     customer_row,
-    media_root,  # noqa: F401 (fixture)
     upload,
 )
 

@@ -11,7 +11,7 @@ from tests.customers.import_files import (
     CUSTOMER_HEADER,
     csv_bytes,
     customer_row,
-    media_root,  # noqa: F401 (fixture)
+    post_file,
     upload,
     xlsx_bytes,
 )
@@ -21,12 +21,7 @@ pytestmark = pytest.mark.usefixtures("media_root")
 
 
 def rejections(client, content, *, name="file.csv", kind="customers"):
-    response = client.post(
-        "/api/v1/imports/",
-        {"file": upload(content, name), "kind": kind, "partial": False},
-        format="multipart",
-        HTTP_ACCEPT_LANGUAGE="en",
-    )
+    response = post_file(client, content, name, kind=kind, language="en")
     assert response.status_code == 201, response.json()
     assert response.json()["status"] == "rejected"
     return [(r["row"], r["account_no"], r["field"], r["message"]) for r in response.json()["rejections"]]

@@ -159,6 +159,26 @@ def test_list_answers_a_bad_filter_with_the_form_not_an_error(client, world, que
     assert listed_names(response) == {"甲钢铁厂"}
 
 
+def test_list_says_that_a_filter_it_could_not_understand_was_left_out(client, world):
+    # Given a supervisor; when they filter by a tier that does not exist and a valid status
+    client.force_login(world.supervisor)
+    response = client.get(LIST, {"tier": "gold", "status": Status.ACTIVE})
+    # Then the page says the filter was left out, marks it, and applies the other one
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="filter-errors"' in html
+    assert list(response.context["form"].errors) == ["tier"]
+    assert listed_names(response) == {"甲钢铁厂"}
+
+
+def test_list_without_a_bad_filter_shows_no_error_message(client, world):
+    client.force_login(world.supervisor)
+
+    response = client.get(LIST, {"tier": Tier.KEY_ACCOUNT})
+
+    assert 'id="filter-errors"' not in response.content.decode()
+
+
 def test_list_pages_by_fifty_and_page_links_keep_the_filters(client, world):
     CustomerFactory.create_batch(
         59, station=world.station_a, tier=Tier.KEY_ACCOUNT, manager=world.manager_a.user

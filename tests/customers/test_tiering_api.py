@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from customers.models import ClassificationRun, Customer, Tier, TierChange
+from customers.models import ClassificationRun, Customer, Tier, TierChange, TierPolicy
 from tests.customers.tiering_helpers import reclassify
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +144,22 @@ def test_post_classification_run_answers_202_with_the_run(world, api):
         "manual",
         world.admin.pk,
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "reason"), [("en", "No tier policy is in force"), ("zh-hans", "没有生效的分级策略")]
+)
+def test_post_classification_run_without_a_policy_in_force_answers_409_with_the_reason(
+    world, api, language, reason
+):
+    # Given no tier policy in force today: the only version takes effect next year
+    TierPolicy.objects.update(effective_from=timezone.localdate() + dt.timedelta(days=365))
+    # When an administrator asks for a run
+    response = api(world.admin).post("/api/v1/classification-runs/", HTTP_ACCEPT_LANGUAGE=language)
+    # Then the request conflicts with the state of the policies, says why, and queues nothing
+    assert response.status_code == 409, response.content[:300]
+    assert reason in response.json()["detail"]
+    assert not ClassificationRun.objects.exists()
 
 
 def test_post_classification_run_while_one_waits_returns_that_one(world, api):

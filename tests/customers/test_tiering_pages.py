@@ -1,14 +1,16 @@
 """The browser pages of tiering: runs, one run, the button, and the tier history on a customer."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.template import Context, Template
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
-from customers.models import ClassificationRun, Customer, Tier
+from customers.models import ClassificationRun, Customer, Tier, TierPolicy
+from customers.tiering.views import tier_history
 from tests.customers.tiering_helpers import reclassify
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +38,19 @@ def test_reclassify_now_queues_a_run_and_shows_it(world, client):
     assert (run.trigger, run.started_by) == (ClassificationRun.Trigger.MANUAL, world.admin)
 
 
+def test_reclassify_now_without_a_policy_in_force_says_why_and_queues_nothing(world, client):
+    # Given no tier policy in force today: the only version takes effect next year
+    TierPolicy.objects.update(effective_from=timezone.localdate() + dt.timedelta(days=365))
+    client.force_login(world.admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    # When the administrator presses the button
+    response = client.post(reverse("customers:tier-run-start"), follow=True)
+    # Then the runs page says why, and no run was queued
+    assert response.status_code == 200
+    assert "No tier policy is in force" in response.content.decode()
+    assert not ClassificationRun.objects.exists()
+
+
 def test_run_detail_shows_transitions_and_each_change_with_why(world, client):
     Customer.objects.filter(pk=world.customer_a.pk).update(contracted_capacity_kva=Decimal("400"))
     Customer.objects.filter(pk=world.customer_b.pk).update(voltage_kv=Decimal("110"))
@@ -58,9 +73,7 @@ def test_tier_history_shows_each_change_and_why_in_plain_words(world):
     reclassify()
     customer = Customer.objects.get(pk=world.customer_a.pk)
     with translation.override("en"):
-        html = Template("{% load tier_tags %}{% tier_history customer %}").render(
-            Context({"customer": customer})
-        )
+        html = _tier_history_html(customer, world.manager_a.user)
     assert (
         html.count("Key account: contracted capacity 400 kVA ≥ 315 kVA") == 2
     )  # today's reason and the change
@@ -71,9 +84,7 @@ def test_tier_history_of_a_pinned_customer_says_it_is_pinned(world):
     Customer.objects.filter(pk=world.customer_a.pk).update(tier_pinned=True, tier_pin_reason="市重点项目")
     customer = Customer.objects.get(pk=world.customer_a.pk)
     with translation.override("en"):
-        html = Template("{% load tier_tags %}{% tier_history customer %}").render(
-            Context({"customer": customer})
-        )
+        html = _tier_history_html(customer, world.manager_a.user)
     assert "Pinned: 市重点项目" in html
 
 
@@ -112,15 +123,19 @@ def test_supervisor_pinning_outside_the_team_from_a_page_gets_404(world, client)
     assert response.status_code == 404
 
 
-def test_tier_history_offers_the_pin_form_to_supervisors_only(world, rf):
+def test_tier_history_offers_the_pin_form_to_supervisors_only(world):
     customer = Customer.objects.get(pk=world.customer_a.pk)
-    template = Template("{% load tier_tags %}{% tier_history customer %}")
     pin_url = reverse("customers:pin-tier", args=[customer.pk])
     for user, shown in ((world.supervisor, True), (world.manager_a.user, False)):
-        request = rf.get("/")
-        request.user = user
-        html = template.render(Context({"customer": customer, "request": request}))
+        html = _tier_history_html(customer, user)
         assert (pin_url in html) is shown
+
+
+def _tier_history_html(customer, user) -> str:
+    """The tier section as the customer page includes it (templates/customers/_tier_history.html)."""
+    return render_to_string(
+        "customers/_tier_history.html", {"customer": customer, **tier_history(customer=customer, user=user)}
+    )
 
 
 # ---------------------------------------------------------------- the thresholds read with the customer

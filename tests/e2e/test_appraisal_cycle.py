@@ -13,36 +13,24 @@ from openpyxl import load_workbook
 
 from appraisal.models import Appraisal, AppraisalStatus, Score
 from crm.accounts import roles
-from tests.e2e.test_manager_phone import ARTIFACTS, CHROMIUM_ARGS, PHONE, chromium_path
+from tests.e2e.browser import ARTIFACTS, PHONE, chromium, log_in
 from tests.factories import ManagerFactory, UserFactory, VisitReportFactory, VisitTaskFactory
 
 YEAR = 2025
 CODES = ["plan_completion", "satisfaction", "market_expansion", "info_feedback", "collaboration"]
-PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 DESK = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
 
 
 @pytest.fixture
 def browser(monkeypatch):
-    executable = chromium_path()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see test_manager_phone.phone
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium(monkeypatch) as launched:
+        yield launched
 
 
 def _signed_in(browser, base: str, username: str, **context):
     page = browser.new_context(**(context or DESK)).new_page()
     page.set_default_timeout(15_000)
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.login button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, username)
     return page
 
 

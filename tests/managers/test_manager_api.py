@@ -3,6 +3,7 @@ current customers."""
 
 import pytest
 
+from crm.accounts import roles
 from crm.accounts.models import User
 from customers.models import Status, Tier
 from managers.models import Manager, Role
@@ -128,7 +129,8 @@ def test_a_supervisor_loop_is_refused(world, api):
     # Given the supervisor now reports to manager A's user; making A report to... A's own report
     world.supervisor.supervisor = None
     world.supervisor.save()
-    boss = UserFactory(username="boss", supervisor=world.manager_a.user)
+    # boss leads a team, so the loop refuses, not the rule on whom a manager may report to
+    boss = UserFactory(username="boss", supervisor=world.manager_a.user, role=roles.SUPERVISOR)
     response = api(world.admin).patch(f"{URL}{world.manager_a.pk}/", {"supervisor": boss.pk}, format="json")
     assert response.status_code == 400
     assert list(response.json()) == ["supervisor"]

@@ -88,6 +88,29 @@ def test_team_page_answers_a_bad_filter_with_the_form_not_an_error(client, world
     assert listed(response) == {"manager_a"}
 
 
+def test_team_page_says_that_a_filter_it_could_not_understand_was_left_out(client, world):
+    # Given a supervisor; when they ask for managers that are "maybe" active
+    client.force_login(world.supervisor)
+    response = client.get(TEAM, {"active": "maybe"})
+    # Then the page says the filter was left out and marks it
+    assert 'id="filter-errors"' in response.content.decode()
+    assert list(response.context["form"].errors) == ["active"]
+
+
+def test_team_page_filters_by_active_as_the_api_does(client, world):
+    # Given an inactive manager in the supervisor's team
+    ManagerFactory(
+        user=UserFactory(username="retired_a", supervisor=world.supervisor, role=roles.ACCOUNT_MANAGER),
+        station=world.station_a,
+        active=False,
+    )
+    client.force_login(world.supervisor)
+    # When the page is filtered as the API is (?active=false), and with the page's own 0
+    # Then both list the inactive manager only
+    assert listed(client.get(TEAM, {"active": "false"})) == {"retired_a"}
+    assert listed(client.get(TEAM, {"active": "0"})) == {"retired_a"}
+
+
 @pytest.mark.parametrize("size", [3, 60])
 def test_team_page_runs_a_fixed_number_of_queries(client, world, django_assert_max_num_queries, size):
     for _ in range(size):

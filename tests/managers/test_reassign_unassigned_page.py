@@ -69,3 +69,16 @@ def test_manager_of_the_wrong_role_is_refused_with_a_message(world, client, unas
 def test_account_manager_may_not_open_the_unassigned_list(world, client):
     client.force_login(world.manager_a.user)
     assert client.get(reverse("managers:unassigned")).status_code == 403
+
+
+def test_unassigned_pages_are_numbered_and_their_links_keep_the_query(world, client):
+    # given 51 unassigned customers in the supervisor's station: two pages
+    CustomerFactory.create_batch(51, station=world.station_a, tier=Tier.KEY_ACCOUNT)
+    client.force_login(world.supervisor)
+    # when the supervisor opens page 2 with another parameter in the query
+    response = client.get(reverse("managers:unassigned"), {"next": "home", "page": 2})
+    # then it holds the last customer, and the numbered link back keeps the other parameter
+    html = response.content.decode()
+    assert len(response.context["page"].object_list) == 1
+    assert 'href="?next=home&amp;page=1">1</a>' in html
+    assert 'aria-current="page">2</span>' in html

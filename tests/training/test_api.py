@@ -186,6 +186,16 @@ def test_compliance_with_a_bad_year_answers_400(world, api):
     assert "year" in response.json()
 
 
+@pytest.mark.parametrize("name", ["station", "team"])
+def test_compliance_with_an_id_past_the_largest_answers_400_not_a_server_error(world, api, name):
+    # Given an id no database integer can hold (it was a 500 on SQLite)
+    # When the compliance is asked for it
+    response = api(world.admin).get("/api/v1/training-compliance/", {name: "99999999999999999999"})
+    # Then the parameter is refused
+    assert response.status_code == 400
+    assert list(response.json()) == [name]
+
+
 def test_compliance_filters_by_station(world, api, course):
     response = api(world.admin).get(f"/api/v1/training-compliance/?year=2026&station={world.station_b.pk}")
     assert [row["manager"] for row in response.json()["results"]] == [world.manager_b.pk]
@@ -196,3 +206,43 @@ def test_a_malformed_year_filter_answers_400(world, api, year):
     response = api(world.admin).get("/api/v1/training-records/", {"year": year})
     assert response.status_code == 400
     assert "year" in response.json()
+
+
+# ---------------------------------------------------------------- an id outside the scope tells nothing
+def _without(body: dict, manager_id: int) -> dict:
+    """The answer with the id it echoes back taken out: the rest must not tell the two ids apart."""
+    return {
+        field: [str(m).replace(str(manager_id), "<id>") for m in messages] for field, messages in body.items()
+    }
+
+
+def test_an_out_of_scope_manager_answers_like_an_unknown_one(world, api, course):
+    # given manager B (outside the supervisor's team) and an id that belongs to nobody
+    unknown = Manager.objects.order_by("-pk").first().pk + 1000
+    payload = {"course": course.pk, "session_date": "2026-03-10"}
+    client = api(world.supervisor)
+    # when the supervisor records training for each
+    records, english = "/api/v1/training-records/", {"HTTP_ACCEPT_LANGUAGE": "en"}
+    outside = client.post(records, {**payload, "manager": world.manager_b.pk}, **english)
+    missing = client.post(records, {**payload, "manager": unknown}, **english)
+    # then both answer the same 400 on `manager`: DRF's "object does not exist"
+    assert (outside.status_code, missing.status_code) == (400, 400)
+    assert _without(outside.json(), world.manager_b.pk) == _without(missing.json(), unknown)
+    assert outside.json()["manager"] == [f'Invalid pk "{world.manager_b.pk}" - object does not exist.']
+    assert not TrainingRecord.objects.exists()
+
+
+def test_moving_a_record_to_an_out_of_scope_manager_answers_like_an_unknown_one(world, api, course):
+    # given a record of manager A in the supervisor's team
+    record = TrainingRecordFactory(manager=world.manager_a, course=course, session_date=DAY)
+    unknown = Manager.objects.order_by("-pk").first().pk + 1000
+    client = api(world.supervisor)
+    url = f"/api/v1/training-records/{record.pk}/"
+    # when the supervisor moves it to manager B, then to nobody's id
+    outside = client.patch(url, {"manager": world.manager_b.pk})
+    missing = client.patch(url, {"manager": unknown})
+    # then the two answers are the same, and the record stays A's
+    assert (outside.status_code, missing.status_code) == (400, 400)
+    assert _without(outside.json(), world.manager_b.pk) == _without(missing.json(), unknown)
+    record.refresh_from_db()
+    assert record.manager_id == world.manager_a.pk

@@ -128,6 +128,17 @@ def test_manager_sees_only_own_row_in_the_compliance_report(client, world, cours
     assert [row.manager for row in response.context["page"].object_list] == [world.manager_b]
 
 
+def test_compliance_page_says_a_bad_year_was_left_out_and_shows_this_year(client, world, courses):
+    # Given a supervisor; when they ask for the report of a year that is not one
+    client.force_login(world.supervisor)
+    response = client.get(reverse("training:compliance"), {"year": "soon"})
+    # Then the page says so, marks the field, and shows this year's report
+    assert response.status_code == 200
+    assert 'id="filter-errors"' in response.content.decode()
+    assert "year" in response.context["form"].errors
+    assert response.context["year"] == timezone.localdate().year
+
+
 @pytest.mark.parametrize("team_size", [3, 30])
 def test_compliance_page_queries_do_not_grow_with_the_team(
     client, world, courses, team_size, django_assert_max_num_queries
@@ -399,3 +410,14 @@ def test_an_upcoming_sessions_enrolments_are_not_shown_as_attendance(client, wor
     assert response.context["upcoming"]
     assert not response.context["form"][f"attended_{world.manager_a.pk}"].value()
     assert 'name="save"' not in response.content.decode()
+
+
+def test_compliance_page_links_keep_the_filters(client, world, courses):
+    # given 51 managers in the supervisor's team missing courses: two pages of gaps
+    _team(world.supervisor, world.station_a, 50)
+    client.force_login(world.supervisor)
+    # when the supervisor filters on gaps
+    response = client.get(reverse("training:compliance"), {"year": 2026, "gaps": "on"})
+    # then the link to page 2 keeps the filters and only replaces the page
+    assert len(response.context["page"].object_list) == 50
+    assert 'href="?year=2026&amp;gaps=on&amp;page=2"' in response.content.decode()

@@ -27,6 +27,13 @@ def _qualified(manager) -> bool:
     return Manager.objects.get(pk=manager.pk).qualified
 
 
+def _enter(manager, course, result, score, *, day=DAY) -> TrainingRecord:
+    """A new record of `manager` on `course`, entered by nobody in particular."""
+    return training_record_save(
+        record=None, by=None, manager=manager, course=course, session_date=day, result=result, score=score
+    )
+
+
 @pytest.fixture
 def course(db):
     """A course every key-account manager must pass."""
@@ -40,25 +47,19 @@ def manager(db):
 
 def test_passing_the_only_required_course_qualifies_the_manager(course, manager):
     # when the manager's record of the required course is saved as passed
-    training_record_save(
-        record=None, by=None, manager=manager, course=course, session_date=DAY, result=Result.PASSED, score=75
-    )
+    _enter(manager, course, Result.PASSED, 75)
     # then the manager is qualified
     assert _qualified(manager)
 
 
 def test_a_failed_record_leaves_the_manager_unqualified(course, manager):
-    training_record_save(
-        record=None, by=None, manager=manager, course=course, session_date=DAY, result=Result.FAILED, score=40
-    )
+    _enter(manager, course, Result.FAILED, 40)
     assert not _qualified(manager)
 
 
 def test_a_passed_record_changed_to_failed_withdraws_qualification(course, manager):
     # given a qualified manager
-    record = training_record_save(
-        record=None, by=None, manager=manager, course=course, session_date=DAY, result=Result.PASSED, score=75
-    )
+    record = _enter(manager, course, Result.PASSED, 75)
     assert _qualified(manager)
     # when the result is corrected to failed
     training_record_save(record=record, by=None, result=Result.FAILED, score=45)
@@ -67,36 +68,22 @@ def test_a_passed_record_changed_to_failed_withdraws_qualification(course, manag
 
 
 def test_deleting_the_passed_record_withdraws_qualification(course, manager):
-    record = training_record_save(
-        record=None, by=None, manager=manager, course=course, session_date=DAY, result=Result.PASSED, score=75
-    )
+    record = _enter(manager, course, Result.PASSED, 75)
     training_record_delete(record=record, by=None)
     assert not _qualified(manager)
 
 
 def test_a_failed_attempt_after_a_pass_keeps_the_manager_qualified(course, manager):
     # given a pass, then a later failed retake
-    training_record_save(
-        record=None, by=None, manager=manager, course=course, session_date=DAY, result=Result.PASSED, score=75
-    )
-    training_record_save(
-        record=None,
-        by=None,
-        manager=manager,
-        course=course,
-        session_date=DAY + dt.timedelta(days=30),
-        result=Result.FAILED,
-        score=30,
-    )
+    _enter(manager, course, Result.PASSED, 75)
+    _enter(manager, course, Result.FAILED, 30, day=DAY + dt.timedelta(days=30))
     # then the earlier pass still counts
     assert _qualified(manager)
 
 
 def test_a_course_becoming_required_withdraws_qualification_from_those_without_it(course, manager):
     # given a qualified manager
-    training_record_save(
-        record=None, by=None, manager=manager, course=course, session_date=DAY, result=Result.PASSED, score=75
-    )
+    _enter(manager, course, Result.PASSED, 75)
     other = CourseFactory(code="P01", title="电费回收", category="professional")
     assert _qualified(manager)
     # when a second course becomes required for their role
@@ -123,9 +110,7 @@ def test_a_manager_changing_role_is_requalified_after_commit(
     course, manager, django_capture_on_commit_callbacks
 ):
     # given a key-account manager who passed their required course
-    training_record_save(
-        record=None, by=None, manager=manager, course=course, session_date=DAY, result=Result.PASSED, score=75
-    )
+    _enter(manager, course, Result.PASSED, 75)
     CourseFactory(code="S01", title="优质服务", category="skills", required_for=[Role.VIP_MANAGER])
     assert _qualified(manager)
     # when they become a VIP manager, whose required course they have not passed
@@ -176,15 +161,7 @@ def test_becoming_qualified_gives_waiting_customers_a_manager(
     customer = CustomerFactory(station=manager.station, tier=Tier.KEY_ACCOUNT, manager=None)
     # when the manager passes the required course
     with django_capture_on_commit_callbacks(execute=True):
-        training_record_save(
-            record=None,
-            by=None,
-            manager=manager,
-            course=course,
-            session_date=DAY,
-            result=Result.PASSED,
-            score=90,
-        )
+        _enter(manager, course, Result.PASSED, 90)
     # then the assignment step gives the customer to them
     customer.refresh_from_db()
     assert customer.manager_id == manager.pk
@@ -195,15 +172,7 @@ def test_an_unqualified_manager_receives_no_customer_automatically(
 ):
     customer = CustomerFactory(station=manager.station, tier=Tier.KEY_ACCOUNT, manager=None)
     with django_capture_on_commit_callbacks(execute=True):
-        training_record_save(
-            record=None,
-            by=None,
-            manager=manager,
-            course=course,
-            session_date=DAY,
-            result=Result.FAILED,
-            score=20,
-        )
+        _enter(manager, course, Result.FAILED, 20)
         from managers.services import assignments_reconcile
 
         assignments_reconcile()
@@ -214,15 +183,7 @@ def test_an_unqualified_manager_receives_no_customer_automatically(
 def test_a_result_for_a_session_in_the_future_is_refused(course, manager):
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
     with pytest.raises(ValidationError) as excinfo:
-        training_record_save(
-            record=None,
-            by=None,
-            manager=manager,
-            course=course,
-            session_date=tomorrow,
-            result=Result.PASSED,
-            score=80,
-        )
+        _enter(manager, course, Result.PASSED, 80, day=tomorrow)
     assert "result" in excinfo.value.message_dict
     assert not TrainingRecord.objects.exists()
 

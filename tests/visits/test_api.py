@@ -38,6 +38,12 @@ def _report(**changes):
     return payload
 
 
+def _ad_hoc_task_of_manager_a(client, world, **target):
+    """POST visit-tasks/: a task for manager A due today, on `target` (none: no target at all)."""
+    payload = {"manager": world.manager_a.pk, "due_date": f"{TODAY:%Y-%m-%d}", **target}
+    return client.post("/api/v1/visit-tasks/", payload)
+
+
 # ---------------------------------------------------------------- scope
 def test_manager_lists_only_own_tasks(world, api, task_a, task_b):
     response = api(world.manager_a.user).get("/api/v1/visit-tasks/")
@@ -97,31 +103,20 @@ def test_tasks_filter_by_manager(world, api, task_a, task_b):
 
 # ---------------------------------------------------------------- writes
 def test_manager_creates_an_ad_hoc_task_for_own_customer(world, api):
-    payload = {
-        "customer": world.customer_a.pk,
-        "manager": world.manager_a.pk,
-        "due_date": f"{TODAY:%Y-%m-%d}",
-    }
-    response = api(world.manager_a.user).post("/api/v1/visit-tasks/", payload)
+    response = _ad_hoc_task_of_manager_a(api(world.manager_a.user), world, customer=world.customer_a.pk)
     assert response.status_code == 201, response.json()
     task = VisitTask.objects.get()
     assert (task.kind, task.period, task.status) == ("ad_hoc", PERIOD, TaskStatus.PLANNED)
 
 
 def test_manager_cannot_create_a_task_for_another_managers_customer(world, api):
-    payload = {
-        "customer": world.customer_b.pk,
-        "manager": world.manager_a.pk,
-        "due_date": f"{TODAY:%Y-%m-%d}",
-    }
-    response = api(world.manager_a.user).post("/api/v1/visit-tasks/", payload)
+    response = _ad_hoc_task_of_manager_a(api(world.manager_a.user), world, customer=world.customer_b.pk)
     assert response.status_code == 400
     assert "customer" in response.json()
 
 
 def test_task_needs_exactly_one_target(world, api):
-    payload = {"manager": world.manager_a.pk, "due_date": f"{TODAY:%Y-%m-%d}"}
-    response = api(world.manager_a.user).post("/api/v1/visit-tasks/", payload)
+    response = _ad_hoc_task_of_manager_a(api(world.manager_a.user), world)
     assert response.status_code == 400
     assert not VisitTask.objects.exists()
 

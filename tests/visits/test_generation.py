@@ -6,8 +6,8 @@ import pytest
 
 from customers.models import Status, Tier
 from tests.factories import CommunityFactory, CustomerFactory, TransformerDistrictFactory
+from visits.generation import visit_tasks_generate
 from visits.models import Kind, VisitPolicy, VisitTask
-from visits.services import visit_tasks_generate
 
 MID_MARCH = dt.date(2026, 3, 10)
 

@@ -17,16 +17,10 @@ from tests.factories import (
     UserFactory,
     VisitTaskFactory,
 )
+from visits.care import care_visits_detect
+from visits.generation import tier_changes_handle_for_customers, tier_changes_handle_for_run, visit_run_now
 from visits.models import Kind, TaskStatus, VisitRun, VisitTask
-from visits.services import (
-    care_visits_detect,
-    tier_changes_handle_for_customers,
-    tier_changes_handle_for_run,
-    visit_digest_send,
-    visit_reminders_send,
-    visit_run_now,
-    visit_tasks_mark_overdue,
-)
+from visits.reminders import visit_digest_send, visit_reminders_send, visit_tasks_mark_overdue
 
 DAY = dt.date(2026, 3, 10)
 
@@ -270,7 +264,7 @@ def test_a_failed_run_records_its_error(world, monkeypatch):
     def boom(**kwargs):
         raise RuntimeError("database gone")
 
-    monkeypatch.setitem(__import__("visits.services", fromlist=["JOBS"]).JOBS, VisitRun.Job.OVERDUE, boom)
+    monkeypatch.setitem(__import__("visits.generation", fromlist=["JOBS"]).JOBS, VisitRun.Job.OVERDUE, boom)
     with pytest.raises(RuntimeError):
         visit_run_now(job=VisitRun.Job.OVERDUE, day=DAY)
     run = VisitRun.objects.get()

@@ -4,13 +4,15 @@ page and the customer page's visit history. Each page's query count stays fixed 
 import datetime as dt
 
 import pytest
-from django.template import Context, Template
+from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.common import pages
 from customers.models import Tier
 from tests.factories import CustomerFactory, FollowUpFactory, VisitReportFactory, VisitTaskFactory
+from tests.visits.report_forms import quick_report_form
 from visits.models import Kind, TaskStatus, VisitReport
 
 TODAY = timezone.localdate()
@@ -73,14 +75,8 @@ def test_team_page_runs_a_fixed_number_of_queries(client, world, size, django_as
 def test_quick_report_marks_the_visit_done(client, world):
     task = VisitTaskFactory(customer=world.customer_a, period=PERIOD, due_date=TODAY)
     client.force_login(world.manager_a.user)
-    data = {
-        "visited_on": f"{TODAY:%Y-%m-%d}",
-        "channel": "on_site",
-        "business_trend": "stable",
-        "satisfaction": "4",
-        "forecast_kwh_12m": "50000",
+    follow_ups = {
         "fu-TOTAL_FORMS": "2",
-        "fu-INITIAL_FORMS": "0",
         "fu-0-department": "billing",
         "fu-0-action": "核对电价",
         "fu-0-status": "open",
@@ -88,6 +84,7 @@ def test_quick_report_marks_the_visit_done(client, world):
         "fu-1-action": "",
         "fu-1-status": "open",
     }
+    data = quick_report_form(TODAY, channel="on_site", forecast_kwh_12m="50000", **follow_ups)
     response = client.post(reverse("visits:report", args=[task.pk]), data)
     assert response.status_code == 302
     task.refresh_from_db()
@@ -98,14 +95,7 @@ def test_quick_report_marks_the_visit_done(client, world):
 def test_quick_report_shows_a_future_date_on_its_field(client, world):
     task = VisitTaskFactory(customer=world.customer_a, period=PERIOD, due_date=TODAY)
     client.force_login(world.manager_a.user)
-    data = {
-        "visited_on": f"{TODAY + dt.timedelta(days=2):%Y-%m-%d}",
-        "channel": "phone",
-        "business_trend": "stable",
-        "satisfaction": "4",
-        "fu-TOTAL_FORMS": "0",
-        "fu-INITIAL_FORMS": "0",
-    }
+    data = quick_report_form(TODAY + dt.timedelta(days=2))
     response = client.post(reverse("visits:report", args=[task.pk]), data)
     assert response.status_code == 200
     assert "visited_on" in response.context["form"].errors
@@ -132,9 +122,7 @@ def test_visit_history_tag_lists_the_customers_visits_with_their_reports(world):
     VisitReportFactory(task=task, needs="需要增容")
     request = RequestFactory().get("/")
     request.user = world.manager_a.user
-    html = Template("{% load visit_tags %}{% visit_history customer %}").render(
-        Context({"request": request, "customer": world.customer_a})
-    )
+    html = _visit_history_html(request, world.customer_a)
     assert "需要增容" in html
 
 
@@ -142,10 +130,15 @@ def test_visit_history_tag_hides_visits_outside_the_scope(world):
     VisitReportFactory(task=VisitTaskFactory(customer=world.customer_b, status=TaskStatus.DONE), needs="保密")
     request = RequestFactory().get("/")
     request.user = world.manager_a.user
-    html = Template("{% load visit_tags %}{% visit_history customer %}").render(
-        Context({"request": request, "customer": world.customer_b})
-    )
+    html = _visit_history_html(request, world.customer_b)
     assert "保密" not in html
+
+
+def _visit_history_html(request, customer) -> str:
+    """The visits as the customer page includes them: from its parts (crm/pages.py), rendered by
+    templates/visits/_history.html."""
+    part = pages.parts("customer_detail", request=request, customer=customer)["visit_history"]
+    return render_to_string("visits/_history.html", {"customer": customer, **part}, request=request)
 
 
 def test_supervisors_week_shows_a_team_members_visits_and_a_picker(client, world):

@@ -4,7 +4,7 @@ page overflows the screen. Drives Debian's Chromium through Playwright (skips wi
 import pytest
 from django.utils import timezone
 
-from tests.e2e.test_manager_phone import ARTIFACTS, CHROMIUM_ARGS, PHONE, chromium_path
+from tests.e2e.browser import ARTIFACTS, log_in, phone_page
 from tests.factories import VisitTaskFactory
 from visits.models import TaskStatus, VisitReport, VisitTask
 
@@ -13,18 +13,8 @@ WIDTH = 360
 
 @pytest.fixture
 def small_phone(monkeypatch):
-    executable = chromium_path()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        context = browser.new_context(**{**PHONE, "viewport": {"width": WIDTH, "height": 780}})
-        context.set_default_timeout(15_000)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
+    with phone_page(monkeypatch, viewport={"width": WIDTH, "height": 780}) as page:
+        yield page
 
 
 @pytest.mark.browser
@@ -33,11 +23,7 @@ def test_manager_reports_a_visit_from_my_week_on_a_phone(transactional_db, world
     today = timezone.localdate()
     task = VisitTaskFactory(customer=world.customer_a, period=today.replace(day=1), due_date=today)
     page = small_phone
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "manager_a")
-    page.fill("input[name=password]", "correct-horse-battery")
-    page.click("form.login button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url, "manager_a")
     # when they open their week and report the visit
     page.goto(f"{live_server.url}/visits/")
     ARTIFACTS.mkdir(exist_ok=True)

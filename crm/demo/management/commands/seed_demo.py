@@ -17,20 +17,26 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import User
-from crm.demo import builders
+
+# `months` is the command's option (how many): the module's functions are imported by name.
+from crm.common.months import add_months, month_start
+from crm.common.months import label as month_label
+from crm.common.months import parse as parse_month
+from crm.demo import builders, writing
 from crm.demo.logins import DEMO_LOGINS, DEMO_PASSWORD, logins_table
+from crm.demo.org import STATIONS, build_org
 from customers.models import Customer, Station, Tier
 
 DEFAULT_SEED = 20260101
 # Apps above managers may add their own demo data (courses, visits, appraisals) by providing
-# `<app>/demo.py` with `seed_demo(*, seed: int, until: datetime.date, stdout) -> None`; each runs
-# after the customers exist, in this order, inside the same transaction.
+# `<app>/demo.py` with `seed_demo(*, seed: int, until: datetime.date) -> str`, which answers a line
+# saying what it made; each runs after the customers exist, in this order, inside the same transaction.
 EXTRA_DEMO_MODULES = ("training.demo", "visits.demo", "appraisal.demo")
 
 
 def _month(value: str) -> dt.date:
     try:
-        return dt.datetime.strptime(value, "%Y-%m").replace(tzinfo=dt.UTC).date()
+        return parse_month(value, strict=False)
     except ValueError:
         raise CommandError(_("Give the month as YYYY-MM, e.g. 2026-09.")) from None
 
@@ -78,7 +84,7 @@ class Command(BaseCommand):
                 )
             )
         demo_usernames = {username for _label, username in DEMO_LOGINS}
-        if Station.objects.filter(code__in=[s.code for s in builders.STATIONS]).exists() or (
+        if Station.objects.filter(code__in=[s.code for s in STATIONS]).exists() or (
             User.objects.filter(username__in=demo_usernames).exists()
         ):
             raise CommandError(
@@ -88,22 +94,22 @@ class Command(BaseCommand):
 
         if isinstance(until, str):  # call_command passes keyword options through unparsed
             until = _month(until)
-        until = (until or (timezone.localdate().replace(day=1) - dt.timedelta(days=1))).replace(day=1)
+        until = month_start(until or add_months(timezone.localdate(), -1))
         periods = builders.months_back(until, months)
         rng = random.Random(seed)  # noqa: S311 - demo data, not secrets  # nosec B311
         started = time.monotonic()
         with transaction.atomic():
-            org = builders.build_org(rng=rng, customers=customers)
+            org = build_org(rng=rng, customers=customers)
             stream = builders.CustomerStream(
                 rng=rng,
                 org=org,
                 customers=customers,
                 periods=periods,
-                first_id=builders.next_customer_id(),
+                first_id=writing.next_customer_id(),
                 chunk=chunk,
             )
-            tally = builders.write_stream(stream=stream, progress=self._progress(customers, verbosity))
-            builders.write_contacts(rng=rng)
+            tally = writing.write_stream(stream=stream, progress=self._progress(customers, verbosity))
+            writing.write_contacts(rng=rng)
             for path in EXTRA_DEMO_MODULES:
                 try:
                     module = importlib.import_module(path)
@@ -111,7 +117,7 @@ class Command(BaseCommand):
                     if exc.name != path:
                         raise
                     continue
-                module.seed_demo(seed=seed, until=until, stdout=self.stdout)
+                self.stdout.write(module.seed_demo(seed=seed, until=until))
         elapsed = time.monotonic() - started
 
         if verbosity:
@@ -129,8 +135,8 @@ class Command(BaseCommand):
                     "managers": org.manager_count,
                     "customers": tally.customers,
                     "records": tally.consumption,
-                    "first": f"{periods[0]:%Y-%m}",
-                    "last": f"{periods[-1]:%Y-%m}",
+                    "first": month_label(periods[0]),
+                    "last": month_label(periods[-1]),
                 }
             )
             tiers = ", ".join(f"{label} {tally.tiers.get(code, 0)}" for code, label in Tier.choices)

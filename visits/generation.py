@@ -1,0 +1,238 @@
+"""Periodic visit generation and the runs that record every scheduled visit job.
+
+- Generation: the scheduled tasks each policy has due (`visit_tasks_generate`), one
+  `INSERT ... SELECT ... ON CONFLICT DO NOTHING` per policy, period and primary-key chunk. PostgreSQL
+  and SQLite (3.24+) both speak it, the partial unique constraints (target, kind, period) make a
+  second run create nothing, and no row passes through Python.
+- Tier changes: after a classification run or a pin, the old tier's open scheduled tasks are
+  cancelled and a welcome visit is opened with the manager now assigned (`tier_changes_handle*`).
+- Runs: a VisitRun records each job (generation, overdue marking, care detection, reminders, digest)
+  with its counts, duration and error (`visit_run_start`, `visit_run_execute`, `visit_run_now`)."""
+
+# ruff: noqa: S608  (the SQL is built from model table names only; every value is a parameter)
+
+import datetime as dt
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.common.months import add_months, month_start
+from customers.models import Community, Customer, Status, Tier, TierChange, TransformerDistrict
+from managers.models import Assignment
+from visits.care import care_visits_detect
+from visits.models import OPEN_STATUSES, Kind, Target, TaskStatus, VisitPolicy, VisitRun, VisitTask
+from visits.reminders import visit_digest_send, visit_reminders_send, visit_tasks_mark_overdue
+from visits.services import CUSTOMER_TIERS, setting_days, tasks_insert_sql
+
+
+def chunk_size() -> int:
+    return int(getattr(settings, "VISIT_GENERATION_CHUNK_SIZE", 100_000))
+
+
+# ---------------------------------------------------------------- periods
+def cycle_due_date(*, period: dt.date, frequency_months: int) -> dt.date:
+    """A cycle's task is due on its last day."""
+    return add_months(period, frequency_months) - dt.timedelta(days=1)
+
+
+def due_periods(*, policy: VisitPolicy, day: dt.date) -> list[dt.date]:
+    """The cycles a policy has tasks for on `day`: the one under way and, `lead_days` before it starts,
+    the next. Cycles are aligned on January (quarterly: January, April, July, October)."""
+    # Counted from January of year 0, so that a frequency that does not divide 12 (5 months) runs on
+    # across years instead of restarting each January.
+    current = add_months(day, -((day.year * 12 + day.month - 1) % policy.frequency_months))
+    periods = [current]
+    upcoming = add_months(current, policy.frequency_months)
+    if upcoming - dt.timedelta(days=policy.lead_days) <= day:
+        periods.append(upcoming)
+    return periods
+
+
+# ---------------------------------------------------------------- generation
+def _insert_sql(*, target: str) -> str:
+    """The generation statement for one target kind, over a primary-key range of the target table."""
+    if target == Target.CUSTOMER:
+        source, column, extra = Customer._meta.db_table, "customer_id", " AND s.tier = %s AND s.status = %s"
+    elif target == Target.COMMUNITY:
+        source, column, extra = Community._meta.db_table, "community_id", ""
+    else:
+        source, column, extra = TransformerDistrict._meta.db_table, "transformer_district_id", ""
+    return tasks_insert_sql(
+        column=column,
+        target="s.id",
+        manager="s.manager_id",
+        source=f"FROM {source} s WHERE s.id >= %s AND s.id < %s AND s.manager_id IS NOT NULL{extra}",
+    )
+
+
+def _source_model(target: str):
+    return {Target.CUSTOMER: Customer, Target.COMMUNITY: Community}.get(target, TransformerDistrict)
+
+
+def _generate_for(*, policy: VisitPolicy, period: dt.date, now: dt.datetime, size: int) -> int:
+    model = _source_model(policy.target)
+    bounds = model.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
+    if bounds["lo"] is None:
+        return 0
+    ops = connection.ops
+    stamp = ops.adapt_datetimefield_value(now)
+    sql = _insert_sql(target=policy.target)
+    due = cycle_due_date(period=period, frequency_months=policy.frequency_months)
+    head = [stamp, stamp, Kind.SCHEDULED.value, ops.adapt_datefield_value(period)]
+    head += [ops.adapt_datefield_value(due), TaskStatus.PLANNED.value]
+    tail = [policy.tier, Status.ACTIVE.value] if policy.target == Target.CUSTOMER else []
+    created = 0
+    lo = bounds["lo"]
+    while lo <= bounds["hi"]:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [*head, lo, lo + size, *tail])
+            created += max(cursor.rowcount, 0)
+        lo += size
+    return created
+
+
+def visit_tasks_generate(*, day: dt.date | None = None, size: int | None = None) -> dict[str, int]:
+    """Create the scheduled tasks every policy has due on `day` (default today), chunk by chunk.
+    Idempotent: what exists is skipped by the database. Returns the tasks created per tier."""
+    day = day or timezone.localdate()
+    size = size or chunk_size()
+    now = timezone.now()
+    counts: dict[str, int] = {}
+    for policy in VisitPolicy.objects.order_by("tier"):
+        if policy.target == Target.CUSTOMER and policy.tier not in CUSTOMER_TIERS:
+            # Community and transformer-district customers are visited through their territory.
+            continue
+        counts[policy.tier] = sum(
+            _generate_for(policy=policy, period=period, now=now, size=size)
+            for period in due_periods(policy=policy, day=day)
+        )
+    counts["created"] = sum(counts.values())
+    return counts
+
+
+# ---------------------------------------------------------------- tier changes
+def _welcome_sql() -> str:
+    change_table = TierChange._meta.db_table
+    assignment_table = Assignment._meta.db_table
+    return tasks_insert_sql(
+        column="customer_id",
+        target="ch.customer_id",
+        manager="a.manager_id",
+        source=f"FROM {change_table} ch JOIN {assignment_table} a "
+        "ON a.customer_id = ch.customer_id AND a.ended_at IS NULL AND a.manager_id IS NOT NULL "
+        "WHERE ch.id IN ({ids})",
+    )
+
+
+@transaction.atomic
+def tier_changes_handle(*, changes, day: dt.date | None = None) -> dict[str, int]:
+    """For each TierChange of `changes` (a queryset) that moved a customer between tiers: cancel the
+    customer's open scheduled tasks of the old tier with the reason, and open a `tier_change` welcome
+    visit with the manager now assigned (after reassignment). Running it again changes nothing."""
+    day = day or timezone.localdate()
+    rows = list(changes.exclude(old_tier="").values_list("pk", "customer_id", "old_tier", "new_tier"))
+    rows = [row for row in rows if row[2] != row[3]]
+    if not rows:
+        return {"cancelled": 0, "welcomed": 0}
+    by_transition: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+    for _pk, customer_id, old, new in rows:
+        by_transition[(old, new)].append(customer_id)
+    now = timezone.now()
+    cancelled = 0
+    for (old, new), customer_ids in by_transition.items():
+        reason = _("Tier changed from %(old)s to %(new)s") % {"old": Tier(old).label, "new": Tier(new).label}
+        cancelled += VisitTask.objects.filter(
+            kind=Kind.SCHEDULED, status__in=OPEN_STATUSES, customer_id__in=customer_ids
+        ).update(status=TaskStatus.CANCELLED, cancel_reason=reason[:300], updated_at=now)
+    ops = connection.ops
+    stamp = ops.adapt_datetimefield_value(now)
+    due = day + setting_days("VISIT_WELCOME_DUE_DAYS", 14)
+    ids = [row[0] for row in rows]
+    welcomed = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            sql = _welcome_sql().format(ids=", ".join(["%s"] * len(part)))
+            params = [stamp, stamp, Kind.TIER_CHANGE.value, ops.adapt_datefield_value(month_start(day))]
+            params += [ops.adapt_datefield_value(due), TaskStatus.PLANNED.value, *part]
+            cursor.execute(sql, params)
+            welcomed += max(cursor.rowcount, 0)
+    return {"cancelled": cancelled, "welcomed": welcomed}
+
+
+def tier_changes_handle_for_run(*, run_id: int) -> dict[str, int]:
+    return tier_changes_handle(changes=TierChange.objects.filter(run_id=run_id))
+
+
+def tier_changes_handle_for_customers(*, customer_ids: list[int]) -> dict[str, int]:
+    """Tier changes outside a run (a pin): each customer's latest change."""
+    latest = (
+        TierChange.objects.filter(customer_id__in=customer_ids)
+        .order_by("customer_id", "-at", "-id")
+        .values_list("customer_id", "pk")
+    )
+    seen: dict[int, int] = {}
+    for customer_id, pk in latest:
+        seen.setdefault(customer_id, pk)
+    return tier_changes_handle(changes=TierChange.objects.filter(pk__in=seen.values()))
+
+
+# ---------------------------------------------------------------- runs
+JOBS = {
+    VisitRun.Job.GENERATE: visit_tasks_generate,
+    VisitRun.Job.OVERDUE: visit_tasks_mark_overdue,
+    VisitRun.Job.CARE: care_visits_detect,
+    VisitRun.Job.REMINDERS: visit_reminders_send,
+    VisitRun.Job.DIGEST: visit_digest_send,
+}
+
+
+@transaction.atomic
+def visit_run_start(*, job: str = VisitRun.Job.GENERATE, by=None, day: dt.date | None = None) -> VisitRun:
+    """Record a queued run and hand it to the worker once the transaction commits."""
+    from visits.tasks import visit_run_task  # here: visits.tasks imports this module
+
+    run = VisitRun.objects.create(job=job, day=day or timezone.localdate(), started_by=by)
+    transaction.on_commit(lambda: visit_run_task.delay(run.pk))
+    return run
+
+
+def visit_run_execute(*, run_id: int) -> VisitRun:
+    """Run a recorded job, recording its counts, duration and any error. A run already done is left
+    alone (a redelivered message does nothing); the digest is sent once a day."""
+    with transaction.atomic():
+        run = VisitRun.objects.select_for_update().get(pk=run_id)
+        if run.status == VisitRun.State.DONE:
+            return run
+        if (
+            run.job == VisitRun.Job.DIGEST
+            and VisitRun.objects.filter(job=run.job, day=run.day, status=VisitRun.State.DONE).exists()
+        ):
+            run.status, run.counts = VisitRun.State.DONE, {"emails": 0, "skipped": 1}
+            run.started_at = run.finished_at = timezone.now()
+            run.save()
+            return run
+        run.status, run.started_at, run.error = VisitRun.State.RUNNING, timezone.now(), ""
+        run.save(update_fields=["status", "started_at", "error", "updated_at"])
+    try:
+        counts = JOBS[run.job](day=run.day)
+    except Exception as exc:
+        VisitRun.objects.filter(pk=run.pk).update(
+            status=VisitRun.State.FAILED, finished_at=timezone.now(), error=repr(exc)[:2000]
+        )
+        raise
+    VisitRun.objects.filter(pk=run.pk).update(
+        status=VisitRun.State.DONE, finished_at=timezone.now(), counts=counts, updated_at=timezone.now()
+    )
+    run.refresh_from_db()
+    return run
+
+
+def visit_run_now(*, job: str, day: dt.date | None = None) -> VisitRun:
+    """The scheduled form: record a run and execute it in this process (beat's task calls this)."""
+    run = VisitRun.objects.create(job=job, day=day or timezone.localdate())
+    return visit_run_execute(run_id=run.pk)
