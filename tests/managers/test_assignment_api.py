@@ -143,18 +143,21 @@ def test_moving_to_a_manager_of_the_wrong_role_is_refused(world, api):
     assert body == {"manager": ["A VIP manager cannot serve a Key account."]}
 
 
-def test_moving_to_a_full_portfolio_is_refused(world, api, colleague):
+def _room_for_one(world, colleague, **customer) -> None:
+    """`colleague`'s portfolio limited to one customer, and a customer of theirs (made with `customer`)."""
     colleague.max_customers = 1
     colleague.save()
-    CustomerFactory(station=world.station_a, manager=colleague.user, tier=Tier.KEY_ACCOUNT)
+    CustomerFactory(station=world.station_a, manager=colleague.user, **customer)
+
+
+def test_moving_to_a_full_portfolio_is_refused(world, api, colleague):
+    _room_for_one(world, colleague, tier=Tier.KEY_ACCOUNT)
     body = _refused(_move(api(world.supervisor), world.customer_a, colleague))
     assert body == {"manager": ["This manager's portfolio is full (1 customers)."]}
 
 
 def test_closed_customers_do_not_fill_a_portfolio(world, api, colleague):
-    colleague.max_customers = 1
-    colleague.save()
-    CustomerFactory(station=world.station_a, manager=colleague.user, status=Status.CLOSED)
+    _room_for_one(world, colleague, status=Status.CLOSED)
     assert _move(api(world.supervisor), world.customer_a, colleague).status_code == 201
 
 

@@ -6,6 +6,7 @@ from django.urls import reverse
 from customers.models import Tier
 from managers.models import Assignment, Role
 from tests.factories import CustomerFactory, ManagerFactory, UserFactory
+from tests.managers.unassigned import assign_from_unassigned
 
 pytestmark = pytest.mark.django_db
 
@@ -31,11 +32,7 @@ def test_supervisor_sees_unassigned_customers_of_the_team_stations_only(
 
 
 def test_supervisor_assigns_an_unassigned_customer_with_a_reason(world, client, unassigned_a):
-    client.force_login(world.supervisor)
-    response = client.post(
-        reverse("managers:unassigned"),
-        {"customer": unassigned_a.pk, "manager": world.manager_a.pk, "reason": "新设大客户"},
-    )
+    response = assign_from_unassigned(client, world, unassigned_a, world.manager_a, reason="新设大客户")
     assert response.status_code == 302
     unassigned_a.refresh_from_db()
     assert unassigned_a.manager_id == world.manager_a.pk
@@ -44,10 +41,7 @@ def test_supervisor_assigns_an_unassigned_customer_with_a_reason(world, client, 
 
 
 def test_supervisor_cannot_assign_a_customer_of_another_station(world, client, unassigned_b):
-    client.force_login(world.supervisor)
-    response = client.post(
-        reverse("managers:unassigned"), {"customer": unassigned_b.pk, "manager": world.manager_a.pk}
-    )
+    response = assign_from_unassigned(client, world, unassigned_b, world.manager_a)
     assert response.status_code == 404
     unassigned_b.refresh_from_db()
     assert unassigned_b.manager_id is None
@@ -57,10 +51,7 @@ def test_manager_of_the_wrong_role_is_refused_with_a_message(world, client, unas
     community = ManagerFactory(
         user=UserFactory(supervisor=world.supervisor), station=world.station_a, role=Role.COMMUNITY_MANAGER
     )
-    client.force_login(world.supervisor)
-    response = client.post(
-        reverse("managers:unassigned"), {"customer": unassigned_a.pk, "manager": community.pk}, follow=True
-    )
+    response = assign_from_unassigned(client, world, unassigned_a, community, follow=True)
     unassigned_a.refresh_from_db()
     assert unassigned_a.manager_id is None
     assert list(response.context["messages"])

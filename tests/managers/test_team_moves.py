@@ -14,6 +14,7 @@ from customers.models import Tier
 from managers.models import Assignment, Manager, Role
 from managers.services import assignment_move, manager_save
 from tests.factories import CommunityFactory, CustomerFactory, ManagerFactory, UserFactory
+from tests.managers.unassigned import assign_from_unassigned
 
 URL = "/api/v1/managers/"
 OUTSIDE = "Choose a supervisor in your own team: a manager cannot be moved out of it."
@@ -195,10 +196,7 @@ def test_the_assignment_service_refuses_a_manager_outside_the_callers_team(world
 
 def test_unassigned_page_does_not_give_a_customer_to_a_manager_of_another_team(world, client):
     orphan = CustomerFactory(station=world.station_a, tier=Tier.KEY_ACCOUNT, manager=None)
-    client.force_login(world.supervisor)
-    response = client.post(
-        reverse("managers:unassigned"), {"customer": orphan.pk, "manager": world.manager_b.pk}
-    )
+    response = assign_from_unassigned(client, world, orphan, world.manager_b)
     assert response.status_code == 404
     orphan.refresh_from_db()
     assert orphan.manager_id is None
