@@ -156,8 +156,11 @@ class ScoresForm(forms.Form):
     def clean(self):
         data = super().clean()
         for criterion in self.criteria:
-            if data.get(f"comment_{criterion.code}") and data.get(f"score_{criterion.code}") is None:
-                self.add_error(f"score_{criterion.code}", _("Give a score to go with the comment."))
+            score = f"score_{criterion.code}"
+            # a score left empty is None in the cleaned data; one refused (120) is absent and already
+            # carries its own error, which is the one to show
+            if data.get(f"comment_{criterion.code}") and score in data and data[score] is None:
+                self.add_error(score, _("Give a score to go with the comment."))
         return data
 
     def rows(self):

@@ -12,3 +12,7 @@ urlpatterns = [
     path("visits/", include("visits.urls")),
     path("appraisal/", include("appraisal.urls")),
 ]
+
+# the API's 500 is JSON like its other errors; 403 and 404 are Django's handlers with
+# templates/403.html and 404.html (crm.common.middleware.NotFoundPageMiddleware for DEBUG)
+handler500 = "crm.common.views.server_error"

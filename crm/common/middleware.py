@@ -1,9 +1,11 @@
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
+from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext
+from django.views.defaults import page_not_found
 
 
 class LocaleMiddleware(DjangoLocaleMiddleware):
@@ -60,3 +62,37 @@ class PrivateCacheMiddleware:
         if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+class NotFoundPageMiddleware:
+    """With DEBUG on (`make run`) Django answers a 404 with its technical page, English and without
+    the product's frame, instead of handler404; this gives pages the product's 404 there too
+    (templates/404.html). With DEBUG off it does nothing: Django uses handler404 itself. After
+    CSRF and CSP in MIDDLEWARE so that the page it draws gets their cookie and header."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # an address that matches no URL pattern: Django's technical page, not any view's answer
+        if response.status_code == 404 and self._applies(request) and not self._resolves(request):
+            return page_not_found(request, Http404())
+        return response
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, Http404) and self._applies(request):
+            return page_not_found(request, exception)
+        return None
+
+    @staticmethod
+    def _applies(request) -> bool:
+        return settings.DEBUG and not request.path_info.startswith("/api/")
+
+    @staticmethod
+    def _resolves(request) -> bool:
+        try:
+            resolve(request.path_info, getattr(request, "urlconf", None))
+        except Resolver404:
+            return False
+        return True

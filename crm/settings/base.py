@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc as static files: the docs work offline
     "django_celery_beat",
     "axes",
     "csp",
@@ -61,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "crm.common.middleware.NotFoundPageMiddleware",  # the product's 404 page with DEBUG on too
     # the admin's changes are attributed to the signed-in user; services pass `by` themselves
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out log-in into the lockout page
@@ -136,7 +138,8 @@ AXES_USERNAME_CALLABLE = "crm.accounts.security.attempted_username"
 
 # Content security policy (django-csp): only this site's own scripts and styles, inline ones only
 # with the request's nonce; no frames, plugins or foreign form targets. The API docs page loads Swagger
-# UI from its CDN with the nonce (templates/drf_spectacular/swagger_ui.html).
+# UI from this site's static files (drf-spectacular-sidecar), its inline script with the nonce
+# (templates/drf_spectacular/swagger_ui.html).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -152,6 +155,8 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# A form refused for its CSRF token gets the product's page, not Django's English one.
+CSRF_FAILURE_VIEW = "crm.common.views.csrf_failure"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -243,6 +248,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # from drf-spectacular-sidecar's static files, not a CDN: the docs render without internet
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "crm.common.errors.add_error_responses",  # the api.md error shapes on every operation
