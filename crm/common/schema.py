@@ -11,7 +11,10 @@ the schema allows is not refused as invalid, one it forbids is refused).
 - A reference by id names the model it refers to (`x-references: "customers.station"`): any whole
   number is well formed, but only the id of an existing object the caller may see is accepted;
   another answers 400 on that field. JSON Schema cannot say which ids exist, so the extension tells
-  clients (and the fuzz test, which draws real ids for the requests it expects to be accepted)."""
+  clients (and the fuzz test, which draws real ids for the requests it expects to be accepted).
+- A string a request sends holds no NUL character, and where it may not be blank, something besides
+  whitespace; a filter's `?status=` is allowed empty (no filter at all).
+- A body is JSON (api.md): the form encodings DRF also parses are left out (document_json_bodies)."""
 
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -19,6 +22,13 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 
 from crm.common.serializers import NO_NUL
+
+# What Python's str.strip() removes, which DRF's CharField strips before it refuses a blank value:
+# ECMA-262's \s (the regex dialect of JSON Schema) differs (it lacks \x1c-\x1f and \x85, and has \ufeff).
+_PYTHON_WHITESPACE = (
+    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+NOT_BLANK = f"[^{_PYTHON_WHITESPACE}\\x00]"
 
 # django-filter's field arguments and the JSON Schema keyword each one is
 _FILTER_BOUNDS = {"min_value": "minimum", "max_value": "maximum", "max_length": "maxLength"}
@@ -114,14 +124,6 @@ class AutoSchema(SpectacularAutoSchema):
             if serializer.max_length is not None:
                 schema["maxItems"] = serializer.max_length
         return schema
-
-
-# What Python's str.strip() removes, which DRF's CharField strips before it refuses a blank value:
-# ECMA-262's \s (the regex dialect of JSON Schema) differs (it lacks \x1c-\x1f and \x85, and has \ufeff).
-_PYTHON_WHITESPACE = (
-    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
-)
-NOT_BLANK = f"[^{_PYTHON_WHITESPACE}\\x00]"
 
 
 def document_json_bodies(result, generator, request, public):
