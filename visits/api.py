@@ -190,7 +190,8 @@ class VisitTaskViewSet(
             .order_by("due_date", "id")
         )
 
-    @extend_schema(request=VisitReportSerializer, responses={200: VisitReportSerializer})
+    @extend_schema(methods=["GET"], responses={200: VisitReportSerializer})
+    @extend_schema(methods=["POST"], request=VisitReportSerializer, responses={201: VisitReportSerializer})
     @action(
         detail=True,
         methods=["get", "post"],

@@ -51,9 +51,15 @@ class TierPolicySerializer(ModelSerializer):  # ours: its dates are crm.common.f
         # SQLite stores a decimal as a double (15 significant digits): a 16-digit kWh threshold came
         # back rounded past max_digits, a 500 on reading it (found by schemathesis). No threshold comes
         # near 10^13 kWh a year; the bound holds on PostgreSQL too and the schema declares it.
+        # Thresholds are not negative (the table's check constraint says so too, but in words that name
+        # the constraint, not the field).
         extra_kwargs = {
-            "vip_kwh": {"max_value": KWH_THRESHOLD_MAX},
-            "key_kwh": {"max_value": KWH_THRESHOLD_MAX},
+            "vip_kwh": {"min_value": 0, "max_value": KWH_THRESHOLD_MAX},
+            "key_kwh": {"min_value": 0, "max_value": KWH_THRESHOLD_MAX},
+            "vip_voltage_kv": {"min_value": 0},
+            "key_voltage_kv": {"min_value": 0},
+            "key_capacity_kva": {"min_value": 0},
+            "hysteresis_pct": {"min_value": 0},
         }
 
     def create(self, validated_data):

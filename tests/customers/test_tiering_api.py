@@ -128,6 +128,20 @@ def test_policy_keeps_key_account_thresholds_below_vip(world, api):
     assert "key_kwh" in response.json()
 
 
+@pytest.mark.parametrize(
+    "field", ["vip_kwh", "key_kwh", "vip_voltage_kv", "key_capacity_kva", "hysteresis_pct"]
+)
+def test_a_negative_threshold_is_refused_on_its_field(world, api, field):
+    # given a threshold below zero (the outside test sent vip_kwh -4690185740.88)
+    response = api(world.admin).post(
+        "/api/v1/tier-policies/", {"effective_from": "2027-01-01", field: "-1"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    # then the field says why, not the name of the table's constraint
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert "greater than or equal to 0" in response.json()[field][0]
+
+
 def test_only_administrators_write_policies(world, api):
     response = api(world.integration).post("/api/v1/tier-policies/", {"effective_from": "2027-01-01"})
     assert response.status_code == 403

@@ -278,3 +278,11 @@ def test_report_read_runs_a_fixed_number_of_queries(world, api, task_a, size, dj
     with django_assert_max_num_queries(8):
         response = client.get(f"/api/v1/visit-tasks/{task_a.pk}/report/")
     assert len(response.json()["follow_ups"]) == size
+
+
+def test_the_schema_says_a_report_is_created_with_201_and_read_with_200(db, api):
+    schema = api().get("/api/v1/schema/?format=json").json()
+    operation = schema["paths"]["/api/v1/visit-tasks/{id}/report/"]
+    assert "201" in operation["post"]["responses"]
+    assert "200" not in operation["post"]["responses"]
+    assert "200" in operation["get"]["responses"]
