@@ -2,7 +2,8 @@
 
 Reads what the lower app recorded (a classification run's TierChange rows, or one pinned customer)
 and moves each customer, recording every move as an Assignment with its reason:
-- community and transformer-district customers follow the manager of their territory;
+- community and transformer-district customers follow the manager of their territory, never above
+  the maximum portfolio size (a full territory manager leaves them to the supervisor);
 - VIP and key-account customers go to the least-loaded qualified manager of the matching role in
   their station, never above the maximum portfolio size;
 - where no manager fits, the customer is left without one: the supervisor's unassigned list.
@@ -72,12 +73,19 @@ def customers_reassign(
     for customer_id, tier, station_id, manager_id, community_manager, district_manager in rows:
         role = ROLE_FOR_TIER[tier]
         label = Tier(tier).label
-        target, reason = None, ""
+        target, reason, territory_full = None, "", False
         if tier in TERRITORY_TIERS:
             territory_manager = community_manager if tier == Tier.COMMUNITY else district_manager
             if territory_manager in territory_managers[TERRITORY_TIERS[tier]]:
-                target = territory_manager
-                reason = _("Tier changed to %(tier)s: follows the manager of its territory") % {"tier": label}
+                # The maximum portfolio size holds here too (as in assignments_reconcile): a full
+                # territory manager gets nobody more, and the customer goes to the supervisor's list.
+                if territory_manager == manager_id or pool.take_manager(user_id=territory_manager):
+                    target = territory_manager
+                    reason = _("Tier changed to %(tier)s: follows the manager of its territory") % {
+                        "tier": label
+                    }
+                else:
+                    territory_full = True
         if target is None and current.get(manager_id) == role:
             counts["kept"] += 1
             continue
@@ -93,10 +101,16 @@ def customers_reassign(
             counts["unassigned"] += 1
             if manager_id is None:
                 continue  # already on the unassigned list
-            reason = _(
-                "Tier changed to %(tier)s: no qualified manager of that role with room in the station; "
-                "left for the supervisor to assign"
-            ) % {"tier": label}
+            if territory_full:
+                reason = _(
+                    "Tier changed to %(tier)s: the manager of its territory is full; left for the "
+                    "supervisor to assign"
+                ) % {"tier": label}
+            else:
+                reason = _(
+                    "Tier changed to %(tier)s: no qualified manager of that role with room in the "
+                    "station; left for the supervisor to assign"
+                ) % {"tier": label}
         elif tier in TERRITORY_TIERS:
             counts["followed_territory"] += 1
         else:

@@ -222,6 +222,40 @@ def assignment_move(
     return assignment
 
 
+@transaction.atomic
+def assignment_move_many(*, customers, manager: Manager, by, reason: str = "") -> list[Assignment]:
+    """Make `manager` responsible for all of `customers` at once, by the rules of assignment_move
+    (scope, reason, active manager, role for each tier). The maximum portfolio size is checked for
+    the whole set: if it does not fit, the refusal says by how many and nothing is written; any
+    other refusal also leaves every customer where it was."""
+    customers = list(customers)
+    if not _inside_team(by=by, user_id=manager.user_id):
+        raise ValidationError(
+            {"manager": [_("Choose a manager in your own team: a customer cannot be moved out of it.")]}
+        )
+    # The manager's row is locked so two supervisors filling the same portfolio cannot both pass.
+    manager = Manager.objects.select_for_update(of=("self",)).select_related("user").get(pk=manager.pk)
+    arriving = sum(1 for c in customers if c.manager_id != manager.user_id)
+    load = Customer.objects.active().managed_by(manager.user_id).count()
+    over = load + arriving - manager.max_customers
+    if arriving and over > 0:
+        raise ValidationError(
+            {
+                "manager": [
+                    _(
+                        "This manager serves %(load)s of at most %(max)s customers: %(n)s more would "
+                        "pass the maximum by %(over)s. Nobody was assigned."
+                    )
+                    % {"load": load, "max": manager.max_customers, "n": arriving, "over": over}
+                ]
+            }
+        )
+    return [
+        assignment_move(customer=c, manager=manager, reason=reason, by=by, check_capacity=False)
+        for c in customers
+    ]
+
+
 def managers_with_room(*, station_id: int, role: str) -> list[tuple[Manager, int]]:
     """Active, qualified managers of a role in a station with their current load, least loaded first."""
     managers = (
@@ -233,85 +267,146 @@ def managers_with_room(*, station_id: int, role: str) -> list[tuple[Manager, int
     return [(m, m.load) for m in managers if m.load < m.max_customers]
 
 
-@transaction.atomic
-def assignments_reconcile(*, by=None, limit: int = 20000) -> dict[str, int]:
+RECONCILE_CHUNK = 2000
+RECONCILE_JOB = "reconcile_assignments"  # the JobRun.job of its runs (managers.tasks)
+
+
+def assignments_reconcile(*, by=None, chunk: int | None = None, progress=None) -> dict[str, int]:
     """Give active customers the manager the rules choose, recording each move:
     1. community and transformer-district customers follow their territory's manager (when that
-       manager is active and of the right role);
+       manager is active, of the right role and below the maximum portfolio size);
     2. every other customer without a manager gets the least-loaded qualified manager of the
        matching role in its station, never above the maximum portfolio size.
-    Customers no manager fits stay unassigned: the supervisor's list. Idempotent."""
+    Customers no manager fits stay unassigned: the supervisor's list (unassigned_reasons says why).
+
+    It runs until done: the candidates are read in primary-key chunks of `chunk`, each chunk in its
+    own transaction, so a 40,000-row import is placed by one run rather than waiting an hour for the
+    next one. The managers' loads are carried from chunk to chunk, so no chunk passes a maximum.
+    `progress(counts)` is called after each chunk with the totals so far. Idempotent."""
+    chunk = chunk or RECONCILE_CHUNK
     counts = {"followed_territory": 0, "assigned": 0, "unassigned": 0}
-    moves: defaultdict[tuple[int | None, str], list[int]] = defaultdict(list)
-
-    territory_managers = valid_territory_managers()
-    for tier, field in TERRITORY_TIERS.items():
-        rows = (
-            Customer.objects.active()
-            .in_tier(tier)
-            .filter(**{f"{field}__manager__isnull": False})
-            .exclude(manager_id=models.F(f"{field}__manager_id"))
-            .values_list("pk", f"{field}__manager_id")[:limit]
-        )
-        for customer_id, manager_id in rows:
-            if manager_id in territory_managers[field]:
-                moves[(manager_id, str(_("Follows the manager of the customer's territory")))].append(
-                    customer_id
-                )
-                counts["followed_territory"] += 1
-
-    pending = (
-        Customer.objects.active()
-        .filter(manager__isnull=True)
-        .exclude(pk__in=[cid for ids in moves.values() for cid in ids])
-        .values_list("pk", "station_id", "tier", "community__manager_id", "transformer_district__manager_id")
-        .order_by("pk")[:limit]
-    )
     pool = ManagerPool()
-    for customer_id, station_id, tier, community_manager, district_manager in pending:
-        if (tier == Tier.COMMUNITY and community_manager) or (
-            tier == Tier.TRANSFORMER_DISTRICT and district_manager
-        ):
-            counts["unassigned"] += 1  # its territory has a manager who cannot take it (inactive, wrong role)
-            continue
-        manager_id = pool.take(station_id=station_id, role=ROLE_FOR_TIER[tier])
-        if manager_id is None:
-            counts["unassigned"] += 1
-            continue
-        moves[(manager_id, str(_("Least-loaded qualified manager of the station")))].append(customer_id)
-        counts["assigned"] += 1
-
-    assignments_apply(moves=moves, by=by)
+    territory_managers = valid_territory_managers()
+    last = 0
+    while True:
+        last, done = _reconcile_chunk(
+            after=last, size=chunk, pool=pool, territory_managers=territory_managers, by=by
+        )
+        if last is None:
+            break
+        for key, n in done.items():
+            counts[key] += n
+        if progress is not None:
+            progress(dict(counts))
     # Only a log line: each move's record is its Assignment (reason and author), and the run's record
     # is the JobRun with these counts that reconcile_assignments_task keeps (crm.common.runs.recorded_run).
     logger.info("assignment run by %s: %s", by or "the scheduler", counts)
     return counts
 
 
+def _reconcile_candidates():
+    """Active customers the rules may move: those without a manager, and territory customers whose
+    manager is not their territory's."""
+    follows = Q()
+    for tier, field in TERRITORY_TIERS.items():
+        follows |= (
+            Q(tier=tier, **{f"{field}__manager__isnull": False})
+            & Q(manager__isnull=False)
+            & ~Q(manager_id=models.F(f"{field}__manager_id"))
+        )
+    return Customer.objects.active().filter(Q(manager__isnull=True) | follows)
+
+
+@transaction.atomic
+def _reconcile_chunk(*, after: int, size: int, pool, territory_managers, by) -> tuple[int | None, dict]:
+    """One chunk of the reconcile: the next `size` candidates after primary key `after`. Returns the
+    last primary key read (None: nothing was left) and the chunk's counts."""
+    rows = list(
+        _reconcile_candidates()
+        .filter(pk__gt=after)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "station_id",
+            "tier",
+            "manager_id",
+            "community__manager_id",
+            "transformer_district__manager_id",
+        )[:size]
+    )
+    if not rows:
+        return None, {}
+    counts = {"followed_territory": 0, "assigned": 0, "unassigned": 0}
+    moves: defaultdict[tuple[int | None, str], list[int]] = defaultdict(list)
+    for customer_id, station_id, tier, manager_id, community_manager, district_manager in rows:
+        territory_manager = {
+            Tier.COMMUNITY: community_manager,
+            Tier.TRANSFORMER_DISTRICT: district_manager,
+        }.get(tier)
+        if territory_manager:
+            # domain.md: a territory's customers follow its manager, and a portfolio is never above
+            # its maximum. When the territory's manager cannot serve them (inactive, wrong role) or
+            # is full, nobody else is chosen for them: the customer stays where it is (unassigned
+            # ones on the supervisor's list), and the supervisor raises the maximum or moves the
+            # territory. Following regardless of the maximum is how one manager got 19,000.
+            if territory_manager in territory_managers[TERRITORY_TIERS[tier]] and pool.take_manager(
+                user_id=territory_manager
+            ):
+                moves[(territory_manager, str(_("Follows the manager of the customer's territory")))].append(
+                    customer_id
+                )
+                counts["followed_territory"] += 1
+            elif manager_id is None:
+                counts["unassigned"] += 1
+            continue
+        target = pool.take(station_id=station_id, role=ROLE_FOR_TIER[tier])
+        if target is None:
+            counts["unassigned"] += 1
+            continue
+        moves[(target, str(_("Least-loaded qualified manager of the station")))].append(customer_id)
+        counts["assigned"] += 1
+    assignments_apply(moves=moves, by=by)
+    return rows[-1][0], counts
+
+
 class ManagerPool:
-    """The least-loaded qualified manager of a role in a station, never above the maximum portfolio
-    size, with each manager's load kept current as customers are given out (one query per
-    station and role)."""
+    """The least-loaded qualified manager of a role in a station, or one named manager (a
+    territory's), never above the maximum portfolio size, with each manager's load kept current as
+    customers are given out (one query per station and role, one per named manager). A manager is
+    one entry whichever way it was reached, so both ways see the same load."""
 
     def __init__(self) -> None:
         self._pools: dict[tuple[int, str], list[list[int]]] = {}
+        self._entries: dict[int, list[int]] = {}  # user id -> [user id, load, maximum]
+
+    def _entry(self, user_id: int, load: int, maximum: int) -> list[int]:
+        return self._entries.setdefault(user_id, [user_id, load, maximum])
 
     def take(self, *, station_id: int, role: str) -> int | None:
         """The user id of the manager who takes one more customer, or None when nobody has room."""
         key = (station_id, role)
         if key not in self._pools:
             self._pools[key] = [
-                [m.user_id, load, m.max_customers]
+                self._entry(m.user_id, load, m.max_customers)
                 for m, load in managers_with_room(station_id=station_id, role=role)
             ]
-        pool = self._pools[key]
-        if not pool:
+        room = [e for e in self._pools[key] if e[1] < e[2]]
+        if not room:
             return None
-        entry = min(pool, key=lambda e: (e[1], e[0]))
+        entry = min(room, key=lambda e: (e[1], e[0]))
         entry[1] += 1
-        if entry[1] >= entry[2]:
-            pool.remove(entry)
         return entry[0]
+
+    def take_manager(self, *, user_id: int) -> bool:
+        """Whether the manager `user_id` has room for one more customer (then counted as taken)."""
+        if user_id not in self._entries:
+            manager = Manager.objects.with_portfolio_size().get(pk=user_id)
+            self._entry(user_id, manager.portfolio_size, manager.max_customers)
+        entry = self._entries[user_id]
+        if entry[1] >= entry[2]:
+            return False
+        entry[1] += 1
+        return True
 
 
 def assignments_apply(*, moves: dict[tuple[int | None, str], list[int]], by=None) -> None:

@@ -1,9 +1,10 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from crm.common.models import JobRun
 from crm.common.runs import recorded_run
 from managers.reassignment import customers_reassign, reassign_after_run
-from managers.services import assignments_reconcile
+from managers.services import RECONCILE_JOB, assignments_reconcile
 
 TRANSIENT = (ConnectionError, OperationalError, InterfaceError)
 
@@ -12,8 +13,14 @@ TRANSIENT = (ConnectionError, OperationalError, InterfaceError)
 def reconcile_assignments_task() -> dict[str, int]:
     """Give customers the manager the rules choose (idempotent: a second run moves nobody); each run
     leaves one record with its counts (each move is an Assignment with its reason)."""
-    with recorded_run("reconcile_assignments") as run:
-        run.counts = assignments_reconcile()
+    with recorded_run(RECONCILE_JOB) as run:
+
+        def progress(counts: dict[str, int]) -> None:
+            # Saved after each chunk (each its own transaction), so the unassigned page can say a
+            # run is placing customers and how many so far, instead of a wrong reason.
+            JobRun.objects.filter(pk=run.pk).update(counts=counts)
+
+        run.counts = assignments_reconcile(progress=progress)
     return run.counts
 
 

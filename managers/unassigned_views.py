@@ -1,22 +1,31 @@
-"""The supervisor's list of unassigned customers (no manager of their tier's role had room, or their
-territory has no manager who can serve them), with a way to give each one a manager.
+"""The supervisor's list of unassigned customers, each with why it has no manager (its territory's
+manager cannot serve it or is full, every qualified manager of its role is full, or it waits for the
+assignment run, which the page says when one is going on), with a way to give one customer, or many
+ticked at once, a manager.
 
 Unassigned customers have no manager, so no portfolio scope includes them: a supervisor sees the
 active customers without a manager in the stations where the managers of their team work;
 administrators and whoever sees all data see every station."""
+
+import datetime as dt
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.common.models import JobRun
 from crm.common.paging import paginate
+from customers.models import Tier
 from managers.models import ROLE_FOR_TIER, Manager
 from managers.selectors import unassigned_customers_for
-from managers.services import assignment_move
+from managers.services import RECONCILE_JOB, assignment_move, assignment_move_many
+
+RUNNING_AT_MOST = dt.timedelta(hours=2)
 
 
 def candidates_by_place(user, *, places: set[tuple[int, str]]) -> dict[tuple[int, str], list[Manager]]:
@@ -39,6 +48,17 @@ def candidates_by_place(user, *, places: set[tuple[int, str]]) -> dict[tuple[int
     return {(station, tier): by_role.get((station, ROLE_FOR_TIER[tier]), []) for station, tier in places}
 
 
+class AssignManyForm(forms.Form):
+    customers = forms.TypedMultipleChoiceField(coerce=int, choices=(), required=True)
+    manager = forms.IntegerField(label=gettext_lazy("Manager"))
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any ids: which of them are on the user's list is the view's check, not a choice list's.
+        self.fields["customers"].valid_value = lambda value: True
+
+
 class AssignForm(forms.Form):
     customer = forms.IntegerField(widget=forms.HiddenInput)
     manager = forms.IntegerField(label=gettext_lazy("Manager"))
@@ -50,29 +70,10 @@ class AssignForm(forms.Form):
 def unassigned(request):
     customers = unassigned_customers_for(request.user)
     if request.method == "POST":
-        form = AssignForm(request.POST)
-        if form.is_valid():
-            customer = get_object_or_404(customers, pk=form.cleaned_data["customer"])
-            manager = get_object_or_404(
-                Manager.objects.visible_to(request.user).select_related("user"),
-                pk=form.cleaned_data["manager"],
-            )
-            reason = form.cleaned_data["reason"].strip() or _(
-                "Assigned by the supervisor from the unassigned list"
-            )
-            try:
-                assignment_move(customer=customer, manager=manager, reason=reason, by=request.user)
-            except ValidationError as exc:
-                for message in exc.messages:
-                    messages.error(request, message)
-            else:
-                messages.success(
-                    request,
-                    _("%(customer)s is now served by %(manager)s.")
-                    % {"customer": customer.name, "manager": manager.name},
-                )
+        if "customers" in request.POST:
+            _assign_many(request, customers)
         else:
-            messages.error(request, _("Choose a manager."))
+            _assign_one(request, customers)
         return redirect(request.get_full_path())
 
     page = paginate(
@@ -82,5 +83,122 @@ def unassigned(request):
         request,
     )
     pools = candidates_by_place(request.user, places={(c.station_id, c.tier) for c in page.object_list})
-    rows = [{"customer": c, "candidates": pools[(c.station_id, c.tier)]} for c in page.object_list]
-    return render(request, "managers/unassigned.html", {"page": page, "rows": rows})
+    running = reconcile_in_progress()
+    reasons = unassigned_reasons(page.object_list, pools=pools, running=running is not None)
+    rows = [
+        {"customer": c, "candidates": pools[(c.station_id, c.tier)], "reason": reasons[c.pk]}
+        for c in page.object_list
+    ]
+    everyone = {m.pk: m for candidates in pools.values() for m in candidates}
+    context = {"page": page, "rows": rows, "running": running, "bulk_candidates": list(everyone.values())}
+    return render(request, "managers/unassigned.html", context)
+
+
+def _assign_one(request, customers) -> None:
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a manager."))
+        return
+    customer = get_object_or_404(customers, pk=form.cleaned_data["customer"])
+    manager = get_object_or_404(
+        Manager.objects.visible_to(request.user).select_related("user"), pk=form.cleaned_data["manager"]
+    )
+    reason = form.cleaned_data["reason"].strip() or _("Assigned by the supervisor from the unassigned list")
+    try:
+        assignment_move(customer=customer, manager=manager, reason=reason, by=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("%(customer)s is now served by %(manager)s.")
+            % {"customer": customer.name, "manager": manager.name},
+        )
+
+
+def _assign_many(request, customers) -> None:
+    form = AssignManyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose customers and a manager."))
+        return
+    ids = set(form.cleaned_data["customers"])
+    chosen = list(customers.filter(pk__in=ids).order_by("pk"))
+    if len(chosen) != len(ids):
+        messages.error(
+            request, _("Some of the chosen customers are no longer on this list. Nobody was assigned.")
+        )
+        return
+    manager = get_object_or_404(
+        Manager.objects.visible_to(request.user).select_related("user"), pk=form.cleaned_data["manager"]
+    )
+    reason = form.cleaned_data["reason"].strip() or _("Assigned by the supervisor from the unassigned list")
+    try:
+        assignment_move_many(customers=chosen, manager=manager, reason=reason, by=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("%(n)s customers are now served by %(manager)s.") % {"n": len(chosen), "manager": manager.name},
+        )
+
+
+def reconcile_in_progress() -> JobRun | None:
+    """The assignment run placing customers now, if any: started, not finished, and recent (a run
+    whose worker died never finishes; after RUNNING_AT_MOST the page stops saying it runs)."""
+    return (
+        JobRun.objects.filter(
+            job=RECONCILE_JOB, finished_at__isnull=True, started_at__gte=timezone.now() - RUNNING_AT_MOST
+        )
+        .order_by("-started_at")
+        .first()
+    )
+
+
+def unassigned_reasons(customers, *, pools, running: bool) -> dict[int, str]:
+    """Why each customer of the page has no manager, by the rules of assignments_reconcile: its
+    territory's manager cannot serve it or is full, or no qualified manager of its tier's role in the
+    station has room; otherwise it waits for the next run (or the one in progress). One query for
+    the territories' managers of the whole page."""
+    territory = {c.pk: _territory_manager_id(c) for c in customers}
+    followed = {
+        m.pk: m
+        for m in Manager.objects.filter(pk__in={i for i in territory.values() if i}).with_portfolio_size()
+    }
+    waiting = (
+        _("Being assigned by the run in progress.") if running else _("Waiting for the next assignment run.")
+    )
+    reasons = {}
+    for c in customers:
+        if territory[c.pk]:
+            m = followed.get(territory[c.pk])
+            if m is None or not m.active or m.role != ROLE_FOR_TIER[c.tier]:
+                reasons[c.pk] = _(
+                    "The manager of its territory cannot serve it (inactive or of another role)."
+                )
+            elif m.portfolio_size >= m.max_customers:
+                reasons[c.pk] = _("The manager of its territory is full (%(n)s/%(max)s).") % {
+                    "n": m.portfolio_size,
+                    "max": m.max_customers,
+                }
+            else:
+                reasons[c.pk] = waiting
+            continue
+        qualified = [m for m in pools[(c.station_id, c.tier)] if m.qualified]
+        if not qualified:
+            reasons[c.pk] = _("No qualified manager of this role in the station.")
+        elif all(m.portfolio_size >= m.max_customers for m in qualified):
+            reasons[c.pk] = _("All qualified managers are full.")
+        else:
+            reasons[c.pk] = waiting
+    return reasons
+
+
+def _territory_manager_id(customer) -> int | None:
+    if customer.tier == Tier.COMMUNITY and customer.community_id:
+        return customer.community.manager_id
+    if customer.tier == Tier.TRANSFORMER_DISTRICT and customer.transformer_district_id:
+        return customer.transformer_district.manager_id
+    return None

@@ -81,13 +81,25 @@ def test_customer_falling_to_community_follows_the_community_manager(station):
     assert counts["followed_territory"] == 1
 
 
-def test_territory_follow_ignores_the_portfolio_maximum(station):
-    community_manager = ManagerFactory(station=station, role=Role.COMMUNITY_MANAGER, max_customers=0)
+def test_territory_follow_stops_at_the_portfolio_maximum(station):
+    # given a community whose manager is full, and a key account of it about to fall to community
+    # (issue 7: following regardless of the maximum gave one manager 19,000 customers against 800)
+    community_manager = ManagerFactory(station=station, role=Role.COMMUNITY_MANAGER, max_customers=1)
     community = CommunityFactory(station=station, manager=community_manager.user)
-    customer = CustomerFactory(station=station, community=community, tier=Tier.KEY_ACCOUNT)
-    reassign_after_run(run_id=reclassify().pk)
+    CustomerFactory(station=station, community=community, tier=Tier.COMMUNITY, manager=community_manager.user)
+    key_manager = ManagerFactory(station=station, role=Role.KEY_ACCOUNT_MANAGER)
+    customer = CustomerFactory(
+        station=station, community=community, tier=Tier.KEY_ACCOUNT, manager=key_manager.user
+    )
+    # when the reassignment after the run moves it
+    counts = reassign_after_run(run_id=reclassify().pk)
+    # then the full manager gets nobody: the customer is on the supervisor's list, saying why
     customer.refresh_from_db()
-    assert customer.manager_id == community_manager.pk
+    assert customer.manager_id is None
+    assert counts["unassigned"] == 1
+    assert Assignment.objects.current().get(customer=customer).reason == _(
+        "Tier changed to %(tier)s: the manager of its territory is full; left for the supervisor to assign"
+    ) % {"tier": Tier.COMMUNITY.label}
 
 
 def test_reassignment_only_touches_customers_the_run_changed(station):
