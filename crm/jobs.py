@@ -17,7 +17,8 @@ def portfolios_changed() -> None:
 
 def consumption_landed() -> None:
     """A month of consumption landed: queue a reclassification (classification_queued follows),
-    which writes the customers' annual figures from the new readings, then their tiers."""
+    which writes the customers' annual figures from the new readings, then their tiers, and ends by
+    opening the care visits the new month calls for (_after_classification)."""
     from customers.models import ClassificationRun
     from customers.tiering.classification import classification_run_start
 
@@ -44,15 +45,24 @@ def classification_done(*, run_id: int) -> None:
 
 def _after_classification(run_id: int) -> list:
     """Move the customers whose tier changed, then cancel their old tier's open visits and open a
-    welcome visit with the new manager, then let every other customer find its manager."""
+    welcome visit with the new manager, then let every other customer find its manager. After a run
+    that consumption started, last, open the care visits of a drop in the month just landed (the
+    classification wrote `latest_period`, the reconciliation the managers the visits go to): the
+    supervisor sees them the same day, not after the nightly detection, which still runs and opens
+    nothing twice (one care visit per customer and month, visits.care)."""
+    from customers.models import ClassificationRun
     from managers.tasks import reassign_after_classification_task, reconcile_assignments_task
-    from visits.tasks import visits_after_classification_task
+    from visits.tasks import detect_care_visits_task, visits_after_classification_task
 
-    return [
+    steps = [
         reassign_after_classification_task.si(run_id),
         visits_after_classification_task.si(run_id),
         reconcile_assignments_task.si(),
     ]
+    trigger = ClassificationRun.objects.filter(pk=run_id).values_list("trigger", flat=True).first()
+    if trigger == ClassificationRun.Trigger.CONSUMPTION:
+        steps.append(detect_care_visits_task.si())
+    return steps
 
 
 def tier_changed(*, customer_ids: list[int]) -> None:

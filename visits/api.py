@@ -102,6 +102,20 @@ class VisitTaskSerializer(ModelSerializer):
     def get_has_report(self, task) -> bool:
         return task.status == TaskStatus.DONE
 
+    def to_representation(self, task):
+        # `status` answers as of now (a planned task past its due date is overdue before the nightly
+        # job writes it): the live status the view's queryset annotates, re-read after a write.
+        data = super().to_representation(task)
+        data["status"] = getattr(task, "live_status", task.status)
+        return data
+
+    @staticmethod
+    def _live(task):
+        task.live_status = (
+            VisitTask.objects.with_live_status().values_list("live_status", flat=True).get(pk=task.pk)
+        )
+        return task
+
     def validate(self, attrs):
         if self.instance is not None:
             for fixed in ("kind", "customer", "community", "transformer_district", "period"):
@@ -114,12 +128,14 @@ class VisitTaskSerializer(ModelSerializer):
     def create(self, validated_data):
         validated_data.pop("status", None)
         validated_data.pop("cancel_reason", None)
-        return services.visit_task_create(by=self.context["request"].user, **validated_data)
+        return self._live(services.visit_task_create(by=self.context["request"].user, **validated_data))
 
     def update(self, instance, validated_data):
         for fixed in ("kind", "customer", "community", "transformer_district", "period"):
             validated_data.pop(fixed, None)
-        return services.visit_task_update(task=instance, by=self.context["request"].user, **validated_data)
+        return self._live(
+            services.visit_task_update(task=instance, by=self.context["request"].user, **validated_data)
+        )
 
 
 class VisitTaskFilter(FilterSet):
@@ -127,10 +143,18 @@ class VisitTaskFilter(FilterSet):
     customer = IdFilter()
     due_before = df.DateFilter(field_name="due_date", lookup_expr="lte", help_text="due on or before")
     due_after = df.DateFilter(field_name="due_date", lookup_expr="gte", help_text="due on or after")
+    status = df.ChoiceFilter(
+        choices=TaskStatus.choices,
+        method="filter_status",
+        help_text="the status as of now: `overdue` includes planned tasks past their due date",
+    )
 
     class Meta:
         model = VisitTask
         fields = ["manager", "status", "kind", "customer", "due_before", "due_after"]
+
+    def filter_status(self, queryset, name, value):
+        return queryset.live_status_is(value)
 
 
 class FollowUpSerializer(ModelSerializer):
@@ -186,6 +210,7 @@ class VisitTaskViewSet(
     def get_queryset(self):
         return (
             VisitTask.objects.visible_to(self.request.user)
+            .with_live_status()
             .select_related("customer", "community", "transformer_district")
             .order_by("due_date", "id")
         )

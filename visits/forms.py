@@ -20,8 +20,15 @@ class ReportForm(forms.Form):
     needs = forms.CharField(
         label=_("Needs and problems"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    # Nothing is chosen in advance: a preselected score is what a hurried report keeps, and the
+    # appraisal averages these scores.
     satisfaction = forms.TypedChoiceField(
-        label=_("Satisfaction"), choices=[(n, str(n)) for n in range(5, 0, -1)], coerce=int, initial=5
+        label=_("Satisfaction"),
+        choices=[(n, str(n)) for n in range(1, 6)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        help_text=_("1 very dissatisfied, 5 very satisfied."),
+        error_messages={"required": _("Choose the customer's satisfaction, from 1 to 5.")},
     )
     forecast_kwh_12m = forms.DecimalField(
         label=_("Forecast of the next 12 months (kWh)"),
@@ -53,7 +60,15 @@ class FollowUpForm(forms.Form):
         return data
 
 
-FollowUpFormSet = forms.formset_factory(FollowUpForm, extra=2, max_num=10, validate_max=True)
+# As many follow-ups as the visit brought: a few empty rows, more added in the page (or by the "add"
+# button posting back without JavaScript), a row removed by its DELETE box.
+FollowUpFormSet = forms.formset_factory(FollowUpForm, extra=3, can_delete=True)
+
+
+def follow_up_rows(formset) -> list[dict]:
+    """What a posted formset holds, row by row, as initial values to draw it again unbound (the
+    "add" button re-renders the form without judging it)."""
+    return [{name: form[name].value() for name in form.fields} for form in formset.forms]
 
 
 def parse_month(value: str | None, *, default: dt.date) -> dt.date:

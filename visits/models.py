@@ -2,9 +2,12 @@
 welcome and ad hoc visits), the report a manager writes after a visit with its follow-up actions,
 and a record of each background run."""
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -76,8 +79,44 @@ class VisitTaskQuerySet(ScopedQuerySet):
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
 
+    # The live status: the nightly job (visits.reminders.visit_tasks_mark_overdue) writes `overdue`
+    # into `status` after midnight, but a planned task whose due date has passed is overdue from the
+    # first minute of the next day. Pages, the API and the digest read the status as of now through
+    # these methods; `status` itself stays what was written.
+    def with_live_status(self, day: dt.date | None = None):
+        """Each task's status as of `day` (today) as `live_status`: planned and past due reads overdue."""
+        return self.annotate(
+            live_status=models.Case(
+                models.When(_late(day or timezone.localdate()), then=models.Value(TaskStatus.OVERDUE.value)),
+                default=models.F("status"),
+                output_field=models.CharField(),
+            )
+        )
+
+    def live_status_is(self, status: str, day: dt.date | None = None):
+        """The tasks whose live status (as of `day`, today) is `status`; on the stored columns, so the
+        (status, due_date) indexes serve it."""
+        return self.filter(_live_status_q(status, day or timezone.localdate()))
+
+    def overdue(self, day: dt.date | None = None):
+        return self.live_status_is(TaskStatus.OVERDUE, day)
+
     def for_manager(self, user_id: int):
         return self.filter(manager_id=user_id)
+
+
+def _late(day: dt.date) -> models.Q:
+    """Stored as planned but due before `day`: overdue on `day`, whether or not the job marked it."""
+    return models.Q(status=TaskStatus.PLANNED, due_date__lt=day)
+
+
+def _live_status_q(status: str, day: dt.date) -> models.Q:
+    """The condition on the stored columns for a task to read `status` on `day`."""
+    if status == TaskStatus.OVERDUE:
+        return models.Q(status=TaskStatus.OVERDUE) | _late(day)
+    if status == TaskStatus.PLANNED:
+        return models.Q(status=TaskStatus.PLANNED) & ~_late(day)
+    return models.Q(status=status)
 
 
 _ONE_TARGET = (
@@ -180,6 +219,10 @@ class VisitTask(TimeStampedModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    def get_live_status_display(self) -> str:
+        """The label of the status as of now, on a task read `with_live_status()` (else the stored one)."""
+        return TaskStatus(getattr(self, "live_status", self.status)).label
 
 
 class Channel(models.TextChoices):

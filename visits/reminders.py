@@ -1,6 +1,6 @@
 """What follows a task's due date: marking planned tasks overdue once it has passed, reminding each
 manager of the tasks due within the next days, and the supervisors' daily digest of their team's
-overdue tasks (which reads what the overdue marking wrote)."""
+overdue tasks (read live, VisitTaskQuerySet.overdue, so it does not wait for the marking)."""
 
 import datetime as dt
 from collections import defaultdict
@@ -19,8 +19,10 @@ from visits.services import setting_days
 def visit_tasks_mark_overdue(*, day: dt.date | None = None) -> dict[str, int]:
     """Planned tasks whose due date has passed become overdue."""
     day = day or timezone.localdate()
-    changed = VisitTask.objects.filter(status=TaskStatus.PLANNED, due_date__lt=day).update(
-        status=TaskStatus.OVERDUE, updated_at=timezone.now()
+    changed = (
+        VisitTask.objects.filter(status=TaskStatus.PLANNED)
+        .overdue(day)
+        .update(status=TaskStatus.OVERDUE, updated_at=timezone.now())
     )
     return {"marked": changed}
 
@@ -68,7 +70,7 @@ def visit_digest_send(*, day: dt.date | None = None) -> dict[str, int]:
 
     day = day or timezone.localdate()
     overdue = list(
-        VisitTask.objects.filter(status=TaskStatus.OVERDUE)
+        VisitTask.objects.overdue(day)
         .exclude(manager__isnull=True)
         .select_related("manager", "customer", "community", "transformer_district")
         .order_by("due_date", "id")

@@ -26,11 +26,12 @@ def week_tasks_for(*, user, manager_id: int, day: dt.date | None = None) -> list
         .for_manager(manager_id)
         .open()
         .filter(Q(kind=Kind.CARE) | Q(status=TaskStatus.OVERDUE) | Q(due_date__lte=week_end))
+        .with_live_status(day)
         .select_related("customer", "community", "transformer_district")
     )
 
     def rank(task: VisitTask) -> tuple:
-        group = 0 if task.kind == Kind.CARE else 1 if task.status == TaskStatus.OVERDUE else 2
+        group = 0 if task.kind == Kind.CARE else 1 if task.live_status == TaskStatus.OVERDUE else 2
         return (group, task.due_date, task.pk)
 
     return sorted(tasks, key=rank)
@@ -42,6 +43,7 @@ def month_tasks_for(*, user, manager_id: int | None, month: dt.date) -> QuerySet
         VisitTask.objects.visible_to(user)
         .filter(due_date__gte=month, due_date__lt=add_months(month, 1))
         .exclude(status=TaskStatus.CANCELLED)
+        .with_live_status()
     )
     if manager_id:
         tasks = tasks.for_manager(manager_id)
@@ -56,6 +58,7 @@ def visit_history(*, user, customer, limit: int) -> list[VisitTask]:
     tasks = list(
         VisitTask.objects.visible_to(user)
         .filter(customer=customer)
+        .with_live_status()
         .select_related("report", "manager")
         .order_by("-due_date", "-id")[:limit]
     )
@@ -112,7 +115,7 @@ def completion_by_manager_and_month(*, user, since: dt.date, until: dt.date) -> 
 def overdue_for(*, user) -> QuerySet[VisitTask]:
     return (
         VisitTask.objects.visible_to(user)
-        .filter(status=TaskStatus.OVERDUE)
+        .overdue()
         .select_related("customer", "community", "transformer_district", "manager")
         .order_by("due_date", "id")
     )
@@ -242,3 +245,36 @@ def forecasts_against_metered(reports) -> list[ForecastRow]:
             continue
         rows.append(ForecastRow(pk, customer_id, name, manager, month, Decimal(forecast), actual))
     return rows
+
+
+# ---------------------------------------------------------------- beside the report's forecast
+def consumption_beside_forecast(*, customer, today: dt.date | None = None) -> dict | None:
+    """What the report form shows beside the 12-month forecast it asks for: the customer's 12 months
+    ending with the latest metered month before this one, each beside the same month a year before,
+    with both totals; None when nothing was metered in the last two years. One query."""
+    this_month = month_start(today or timezone.localdate())
+    metered = dict(
+        ConsumptionRecord.objects.filter(
+            customer=customer, period__gte=add_months(this_month, -36), period__lt=this_month
+        ).values_list("period", "kwh")
+    )
+    recent = [period for period in metered if period >= add_months(this_month, -24)]
+    if not recent:
+        return None
+    last = max(recent)
+    rows = []
+    for n in range(11, -1, -1):
+        month = add_months(last, -n)
+        kwh, before = metered.get(month), metered.get(add_months(month, -12))
+        change = (kwh - before) / before * 100 if kwh is not None and before else None
+        rows.append({"month": month, "kwh": kwh, "year_before": before, "change": change})
+    return {
+        "rows": rows,
+        "first": rows[0]["month"],
+        "last": last,
+        "total": sum((r["kwh"] for r in rows if r["kwh"] is not None), Decimal(0)),
+        "total_year_before": sum(
+            (r["year_before"] for r in rows if r["year_before"] is not None), Decimal(0)
+        ),
+        "metered": sum(r["kwh"] is not None for r in rows),
+    }

@@ -18,11 +18,12 @@ from crm.accounts.roles import leads_a_team
 from crm.common.months import add_months, month_start
 from crm.common.scopes import scope_for
 from managers.models import Manager
-from visits.forms import FollowUpFormSet, ReportForm, parse_month
+from visits.forms import FollowUpFormSet, ReportForm, follow_up_rows, parse_month
 from visits.models import TaskStatus, VisitTask
 from visits.reports import visit_report_submit
 from visits.selectors import (
     completion_by_manager_and_month,
+    consumption_beside_forecast,
     follow_ups_waiting,
     follow_ups_waiting_by_department,
     forecast_errors,
@@ -118,8 +119,15 @@ def report(request, pk: int):
         return redirect("visits:week")
     form = ReportForm(request.POST or None)
     follow_ups = FollowUpFormSet(request.POST or None, prefix="fu")
-    if request.method == "POST" and form.is_valid() and follow_ups.is_valid():
-        items = [f.cleaned_data for f in follow_ups.forms if f.cleaned_data.get("action")]
+    if "add_follow_up" in request.POST:
+        # Without JavaScript, "add" posts the form back: drawn again unbound (no errors for a report
+        # not yet finished) with what was typed, and one more empty follow-up row.
+        form = ReportForm(initial=request.POST.dict())
+        follow_ups = FollowUpFormSet(prefix="fu", initial=follow_up_rows(follow_ups))
+        follow_ups.extra = 1
+    elif request.method == "POST" and form.is_valid() and follow_ups.is_valid():
+        kept = [f for f in follow_ups.forms if f not in follow_ups.deleted_forms]
+        items = [f.cleaned_data for f in kept if f.cleaned_data.get("action")]
         try:
             visit_report_submit(task=task, by=request.user, follow_ups=items, **form.cleaned_data)
         except ValidationError as exc:
@@ -131,7 +139,12 @@ def report(request, pk: int):
         else:
             messages.success(request, _("Visit reported."))
             return redirect("visits:week")
-    return render(request, "visits/report.html", {"task": task, "form": form, "follow_ups": follow_ups})
+    consumption = task.customer and consumption_beside_forecast(customer=task.customer)
+    return render(
+        request,
+        "visits/report.html",
+        {"task": task, "form": form, "follow_ups": follow_ups, "consumption": consumption},
+    )
 
 
 @login_required

@@ -35,6 +35,7 @@ def test_manager_reports_a_visit_from_my_week_on_a_phone(transactional_db, world
     page.fill("input[name=people_met]", "王厂长")
     page.fill("textarea[name=needs]", "二期扩建需增容")
     page.fill("input[name=forecast_kwh_12m]", "1200000")
+    page.check("input[name=satisfaction][value='4']")  # nothing is chosen in advance
     page.select_option("select[name=fu-0-department]", "new_connection")
     page.fill("input[name=fu-0-action]", "受理增容申请")
     page.screenshot(path=str(ARTIFACTS / "manager-phone-visit-report.png"), full_page=True)
