@@ -94,27 +94,41 @@ def unassigned(request):
     return render(request, "managers/unassigned.html", context)
 
 
+def _chosen_manager(request, form) -> Manager:
+    """The manager the form names, among those the user may see (404 otherwise)."""
+    return get_object_or_404(
+        Manager.objects.visible_to(request.user).select_related("user"), pk=form.cleaned_data["manager"]
+    )
+
+
+def _reason(form) -> str:
+    return form.cleaned_data["reason"].strip() or _("Assigned by the supervisor from the unassigned list")
+
+
+def _move(request, move, *, done: str) -> None:
+    """Run the move; the rules' refusals become the page's error messages, success its message."""
+    try:
+        move()
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, done)
+
+
 def _assign_one(request, customers) -> None:
     form = AssignForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a manager."))
         return
     customer = get_object_or_404(customers, pk=form.cleaned_data["customer"])
-    manager = get_object_or_404(
-        Manager.objects.visible_to(request.user).select_related("user"), pk=form.cleaned_data["manager"]
+    manager = _chosen_manager(request, form)
+    _move(
+        request,
+        lambda: assignment_move(customer=customer, manager=manager, reason=_reason(form), by=request.user),
+        done=_("%(customer)s is now served by %(manager)s.")
+        % {"customer": customer.name, "manager": manager.name},
     )
-    reason = form.cleaned_data["reason"].strip() or _("Assigned by the supervisor from the unassigned list")
-    try:
-        assignment_move(customer=customer, manager=manager, reason=reason, by=request.user)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(
-            request,
-            _("%(customer)s is now served by %(manager)s.")
-            % {"customer": customer.name, "manager": manager.name},
-        )
 
 
 def _assign_many(request, customers) -> None:
@@ -129,20 +143,15 @@ def _assign_many(request, customers) -> None:
             request, _("Some of the chosen customers are no longer on this list. Nobody was assigned.")
         )
         return
-    manager = get_object_or_404(
-        Manager.objects.visible_to(request.user).select_related("user"), pk=form.cleaned_data["manager"]
+    manager = _chosen_manager(request, form)
+    _move(
+        request,
+        lambda: assignment_move_many(
+            customers=chosen, manager=manager, reason=_reason(form), by=request.user
+        ),
+        done=_("%(n)s customers are now served by %(manager)s.")
+        % {"n": len(chosen), "manager": manager.name},
     )
-    reason = form.cleaned_data["reason"].strip() or _("Assigned by the supervisor from the unassigned list")
-    try:
-        assignment_move_many(customers=chosen, manager=manager, reason=reason, by=request.user)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(
-            request,
-            _("%(n)s customers are now served by %(manager)s.") % {"n": len(chosen), "manager": manager.name},
-        )
 
 
 def reconcile_in_progress() -> JobRun | None:
