@@ -12,7 +12,7 @@ LOCK := requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(LOCK) pyproject.toml | sha1sum | cut -c1-12)
 PORT ?= 8000
 
-.PHONY: install lock run test lint format migrations-check check-deploy messages seed bench bench-reclassify bench-visits clean
+.PHONY: install lock run test lint format migrations-check check-deploy messages seed bench bench-reclassify bench-visits bench-sla bench-service clean
 
 # --no-deps for the project itself: every dependency comes from the lock, none from the ranges.
 $(STAMP): $(LOCK) pyproject.toml
@@ -91,12 +91,28 @@ BENCH_VISITS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench_visits
 bench-visits: install
 	DATABASE_URL=$(BENCH_VISITS_DATABASE_URL) $(BIN)/python bench/visits.py $(BENCH_ARGS)
 
+## bench-sla: the SLA job over 100,000 open requests (400,000 closed beside them) against one UPDATE per
+## table, and the sla-board/ API and the board page against a values() floor, on PostgreSQL (a database
+## of its own); BENCH_SLA_ARGS="--requests 5000 --closed 20000" for a quick one
+BENCH_SLA_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench_sla
+bench-sla: install
+	DATABASE_URL=$(BENCH_SLA_DATABASE_URL) $(BIN)/python bench/sla.py $(BENCH_SLA_ARGS)
+
+## bench-service: the request list API (manager, staff, administrator) against a values() floor of the
+## same rows, and 95598 intake of 10,000 tickets in batches, on bench/sla.py's data set of requests.
+## BENCH_SERVICE_ARGS="--requests 5000 --closed 20000 --tickets 1000" for a quick one.
+BENCH_SERVICE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench_service
+bench-service: install
+	DATABASE_URL=$(BENCH_SERVICE_DATABASE_URL) $(BIN)/python bench/service.py $(BENCH_SERVICE_ARGS)
+
 ## bench: every page and endpoint at 1,000,000 customers, each against a floor measured in the same run
 ## (list API under load from a second process, pages, consumption import, reclassification, visit
 ## generation); one table, JSON in bench/results/. BENCH_ARGS="--customers 20000" for a quick one,
 ## "--skip-build" to reuse the data of the previous run
 bench: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/run.py $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_SLA_DATABASE_URL) $(BIN)/python bench/sla.py $(BENCH_SLA_ARGS)
+	DATABASE_URL=$(BENCH_SERVICE_DATABASE_URL) $(BIN)/python bench/service.py $(BENCH_SERVICE_ARGS)
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache

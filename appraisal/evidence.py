@@ -1,10 +1,10 @@
 """The evidence raters see beside each criterion (domain.md, "Yearly appraisal"), computed from the
 product's own data for each manager and the cycle's year.
 
-Set-based: one aggregate query per source (visit tasks, visit reports, follow-ups, assignments,
-forecasts and their metered consumption, training) for all the cycle's managers at once, then one
-bulk update; the number of queries does not depend on the size of the team. A finalized appraisal
-is read-only and keeps the evidence it was finalized with.
+Set-based: one aggregate query per source (visit tasks, visit reports, follow-ups, service
+requests, callbacks, assignments, forecasts and their metered consumption, training) for all the
+cycle's managers at once, then one bulk update; the number of queries does not depend on the size
+of the team. A finalized appraisal is read-only and keeps the evidence it was finalized with.
 
 What each number counts:
 - which visits: every figure below drawn from visits (visits, satisfaction, completeness, forecast
@@ -24,6 +24,12 @@ What each number counts:
   this year, against the metered consumption (the rule of visits.selectors.forecast_errors); a
   forecast whose months are not all metered yet is left out;
 - follow-ups: actions raised by the manager's reports dated in the year, and how many are closed;
+- service requests (与各专业协作): the manager's requests (they own) closed in the year, and how
+  many had every stage done on time (no stage done after its due instant nor marked breached): the
+  collaboration's headline, beside the follow-ups; a request its callback reopened counts again
+  once closed again (reopening clears `closed_at`); a cancelled one never counts;
+- callback satisfaction: the mean satisfaction of the callbacks recorded in the year on the
+  manager's requests where the customer was reached, beside visit satisfaction;
 - training hours: hours attended in the year (training.selectors.training_hours)."""
 
 import datetime as dt
@@ -32,7 +38,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Avg, Count, F, Q
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -40,6 +46,7 @@ from django.utils.translation import pgettext_lazy
 
 from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus
 from managers.models import Assignment
+from service.models import Callback, RequestStage, RequestStatus, ServiceRequest, SlaState
 from training.selectors import training_hours
 from visits.models import FollowUp, FollowUpStatus, Kind, TaskStatus, VisitReport, VisitTask
 from visits.selectors import FORECAST_COLUMNS, ForecastSummary, forecasts_against_metered
@@ -68,6 +75,11 @@ METRICS = [
     Metric("follow_ups_raised", _("Follow-up actions raised"), "", 0),
     Metric("follow_ups_closed", _("Follow-up actions closed"), "", 0),
     Metric("follow_ups_closed_share", _("Share of follow-ups closed"), "%", 1),
+    Metric("requests_on_time_share", _("Service requests with every stage on time"), "%", 1),
+    Metric("requests_on_time", _("Service requests closed with every stage on time"), "", 0),
+    Metric("requests_closed", _("Service requests closed"), "", 0),
+    Metric("callback_satisfaction_mean", _("Mean callback satisfaction (1-5)"), "", 2),
+    Metric("callbacks_reached", _("Callbacks that reached the customer"), "", 0),
     Metric("training_hours", _("Training hours"), "h", 1),
     # Ad hoc visits, left out of the figures above and shown apart (the module's docstring).
     Metric("ad_hoc_visits", _("Not counted: self-arranged ad hoc visits"), "", 0),
@@ -79,10 +91,24 @@ METRIC_BY_KEY = {metric.key: metric for metric in METRICS}
 # The evidence shown beside each default criterion; training hours are shown apart, unscored.
 EVIDENCE_FOR_CRITERION = {
     "plan_completion": ["on_time_rate", "visits_on_time", "visits_due", "ad_hoc_visits"],
-    "satisfaction": ["satisfaction_mean", "reports", "ad_hoc_reports", "ad_hoc_satisfaction_mean"],
+    "satisfaction": [
+        "satisfaction_mean",
+        "reports",
+        "callback_satisfaction_mean",
+        "callbacks_reached",
+        "ad_hoc_reports",
+        "ad_hoc_satisfaction_mean",
+    ],
     "market_expansion": ["customers_gained", "capacity_gained_kva"],
     "info_feedback": ["reports_complete_share", "forecast_mape", "forecasts_checked"],
-    "collaboration": ["follow_ups_closed_share", "follow_ups_closed", "follow_ups_raised"],
+    "collaboration": [
+        "requests_on_time_share",
+        "requests_on_time",
+        "requests_closed",
+        "follow_ups_closed_share",
+        "follow_ups_closed",
+        "follow_ups_raised",
+    ],
 }
 UNSCORED_EVIDENCE = ["training_hours"]
 
@@ -177,6 +203,50 @@ def _follow_ups(ids, start: dt.date, end: dt.date) -> dict[int, dict]:
     }
 
 
+def _requests(ids, start: dt.date, end: dt.date) -> dict[int, dict]:
+    late = RequestStage.objects.filter(request_id=OuterRef("pk")).filter(
+        Q(sla_state=SlaState.BREACHED) | Q(done_at__gt=F("due_at"))
+    )
+    rows = (
+        ServiceRequest.objects.filter(
+            owner_id__in=ids,
+            closed_at__gte=_aware(start),
+            closed_at__lt=_aware(end + dt.timedelta(days=1)),
+        )
+        .exclude(status=RequestStatus.CANCELLED)
+        .values("owner_id")
+        .annotate(n=Count("id"), on_time=Count("id", filter=~Q(Exists(late))))
+        .order_by()
+    )
+    return {
+        r["owner_id"]: {
+            "requests_closed": r["n"],
+            "requests_on_time": r["on_time"],
+            "requests_on_time_share": _share(r["on_time"], r["n"]),
+        }
+        for r in rows
+    }
+
+
+def _callbacks(ids, start: dt.date, end: dt.date) -> dict[int, dict]:
+    rows = (
+        Callback.objects.filter(
+            request__owner_id__in=ids,
+            reached=True,
+            satisfaction__isnull=False,
+            created_at__gte=_aware(start),
+            created_at__lt=_aware(end + dt.timedelta(days=1)),
+        )
+        .values("request__owner_id")
+        .annotate(n=Count("id"), mean=Avg("satisfaction"))
+        .order_by()
+    )
+    return {
+        r["request__owner_id"]: {"callbacks_reached": r["n"], "callback_satisfaction_mean": r["mean"]}
+        for r in rows
+    }
+
+
 def _gains(ids, year: int) -> dict[int, dict]:
     """Distinct customers per manager (a customer moved twice to the same manager counts once)."""
     rows = (
@@ -230,6 +300,8 @@ def evidence_for(*, manager_ids, year: int, today: dt.date | None = None) -> dic
         _visits(ids, start, end),
         _reports(ids, start, end),
         _follow_ups(ids, start, end),
+        _requests(ids, start, end),
+        _callbacks(ids, start, end),
         _gains(ids, year),
         _forecasts(ids, year),
         {

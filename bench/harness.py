@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import platform
+import statistics
 import sys
 from pathlib import Path
 
@@ -25,6 +26,13 @@ RESULTS = ROOT / "bench" / "results"
 
 # Deterministic pseudo-random numbers in [0, 1) from an id (and a salt), computed by the server.
 RND = "((hashtext(({expr})::text || '{salt}') & 2147483647)::float8 / 2147483648.0)"
+
+
+def percentiles(samples: list[float]) -> dict:
+    """p50 and p95 of timings in seconds, in milliseconds."""
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"p50_ms": round(statistics.median(ordered) * 1000, 1), "p95_ms": round(p95 * 1000, 1)}
 
 
 def rnd(expr: str, salt: str) -> str:

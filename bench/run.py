@@ -30,7 +30,6 @@ import os
 import secrets
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(48))
 os.environ.setdefault("DJANGO_MEDIA_ROOT", tempfile.mkdtemp(prefix="crm-bench-media-"))
 
 # isort: split
-from harness import ROOT, arguments, prepare_database, sql, write_results  # sets Django up: import it first
+# sets Django up: import it first
+from harness import ROOT, arguments, percentiles, prepare_database, sql, write_results
 
 # isort: split
 
@@ -160,12 +160,6 @@ def load(token: str, *, threads: int, extra: list[str]):
 
 
 # ---------------------------------------------------------------- measuring
-def percentiles(samples: list[float]) -> dict:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"p50_ms": round(statistics.median(ordered) * 1000, 1), "p95_ms": round(p95 * 1000, 1)}
-
-
 class NotMeasured(Exception):
     """A URL of the table did not answer 200: its row says so and the run goes on."""
 

@@ -11,6 +11,8 @@ from customers import api as customers_api
 from customers.imports.api import ImportViewSet
 from customers.tiering import api as tier_api
 from managers import api as managers_api
+from service import api as service_api
+from service import board_api, calendar_api, people_api
 from training import api as training_api
 from visits import api as visits_api
 
@@ -37,11 +39,23 @@ router.register("appraisal-cycles", appraisal_api.AppraisalCycleViewSet, basenam
 router.register("appraisals", appraisal_api.AppraisalViewSet, basename="appraisal")
 router.register("courses", training_api.CourseViewSet, basename="course")
 router.register("training-records", training_api.TrainingRecordViewSet, basename="training-record")
+router.register("departments", people_api.DepartmentViewSet, basename="department")
+router.register("users", people_api.UserViewSet, basename="user")
+router.register("service-requests", service_api.ServiceRequestViewSet, basename="service-request")
+router.register(
+    "service-request-templates", service_api.RequestTemplateViewSet, basename="service-request-template"
+)
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("consumption/bulk/", customers_api.ConsumptionBulkView.as_view(), name="consumption-bulk"),
+    path("call-centre/tickets/", service_api.CallCentreTicketView.as_view(), name="call-centre-tickets"),
+    # before the day's path, whose <str:date> would take "years"
+    path("work-calendar/years/", calendar_api.WorkCalendarYearsView.as_view(), name="work-calendar-years"),
+    path("work-calendar/<str:date>/", calendar_api.WorkCalendarDayView.as_view(), name="work-calendar-day"),
+    path("work-calendar/", calendar_api.WorkCalendarView.as_view(), name="work-calendar"),
     path("training-compliance/", training_api.TrainingComplianceView.as_view(), name="training-compliance"),
+    path("sla-board/", board_api.SlaBoardView.as_view(), name="sla-board"),
     path(
         "customers/<int:pk>/tier-history/", tier_api.TierHistoryView.as_view(), name="customer-tier-history"
     ),

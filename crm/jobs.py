@@ -82,6 +82,15 @@ def manager_changed(*, manager_id: int) -> None:
     training_manager_changed(manager_id=manager_id)
 
 
+def follow_ups_raised(*, follow_up_ids: list[int]) -> None:
+    """A visit report raised follow-ups: each for a department's work opens its service request.
+    Run at once, not queued: the manager sees the request on the report's next page, and opening a
+    few requests is a few queries (service.follow_ups logs, and leaves plain, one that fails)."""
+    from service.follow_ups import follow_ups_raised as open_requests
+
+    open_requests(follow_up_ids=follow_up_ids)
+
+
 # ---------------------------------------------------------------- the sweep of runs left behind
 # Every run is recorded in the database before its message is sent (the RunRecord tables:
 # ClassificationRun, ImportJob, VisitRun). If Redis loses its queue (it restarts and keeps nothing

@@ -11,6 +11,7 @@ urlpatterns = [
     path("training/", include("training.urls")),
     path("visits/", include("visits.urls")),
     path("appraisal/", include("appraisal.urls")),
+    path("service/", include("service.urls")),
 ]
 
 # the API's 500 is JSON like its other errors; 403 and 404 are Django's handlers with

@@ -74,9 +74,17 @@ class Branch(TimeStampedModel):
 class Station(TimeStampedModel):
     """A supply station (供电所): every manager and every territory belongs to one."""
 
+    class Area(models.TextChoices):
+        """Where the station serves: the fault-repair limits differ (service.md)."""
+
+        CITY = "city", _("City")
+        RURAL = "rural", _("Rural")
+        REMOTE = "remote", _("Remote")
+
     branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.PROTECT)
     code = models.CharField(_("code"), max_length=30, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    area = models.CharField(_("area"), max_length=10, choices=Area.choices, default=Area.RURAL)
 
     class Meta:
         ordering = ["code"]

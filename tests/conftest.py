@@ -1,5 +1,6 @@
 """Personas shared by the suite: two managers in different stations (each with a customer), their
-supervisor, an administrator and an integration client."""
+supervisor, an administrator, an integration client, a department of every kind in their branch and
+a metering department's staff user."""
 
 import datetime as dt
 from types import SimpleNamespace
@@ -15,9 +16,12 @@ from crm.accounts import roles
 from crm.celery import app as celery_app
 from customers.models import Tier, TierPolicy
 from managers.models import Role
+from service.models import DepartmentKind
 from tests.factories import (
     CustomerFactory,
+    DepartmentFactory,
     ManagerFactory,
+    StaffProfileFactory,
     StationFactory,
     UserFactory,
 )
@@ -62,7 +66,18 @@ def world(db):
     )
     admin = UserFactory(username="admin", full_name="管理员", role=roles.ADMINISTRATOR, is_staff=True)
     integration = UserFactory(username="billing", full_name="营销系统", role=roles.INTEGRATION_CLIENT)
+    # one department of every kind in the stations' branch, and a metering staff user
+    departments = {
+        kind: DepartmentFactory(branch=station_a.branch, kind=kind, code=f"D-{kind}")
+        for kind in DepartmentKind.values
+    }
+    staff = StaffProfileFactory(
+        user=UserFactory(username="staff_metering", full_name="计量班王工", role=roles.DEPARTMENT_STAFF),
+        department=departments[DepartmentKind.METERING],
+    ).user
     return SimpleNamespace(
+        departments=departments,
+        staff=staff,
         station_a=station_a,
         station_b=station_b,
         supervisor=supervisor,

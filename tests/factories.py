@@ -295,3 +295,31 @@ class ScoreFactory(factory.django.DjangoModelFactory):
     criterion = factory.LazyAttribute(lambda s: s.rater.appraisal.cycle.criteria.first())
     score = 80
     comment = ""
+
+
+# ---------------------------------------------------------------- one-stop service
+def _service_models():
+    from service import models
+
+    return models
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "service.Department"
+        django_get_or_create = ("code",)
+
+    branch = factory.SubFactory(BranchFactory)
+    kind = "metering"
+    code = factory.LazyAttributeSequence(lambda d, n: f"{d.branch.code}-{d.kind}-{n}")
+    name = factory.LazyAttribute(lambda d: f"{d.branch.name}{_service_models().DepartmentKind(d.kind).label}")
+
+
+class StaffProfileFactory(factory.django.DjangoModelFactory):
+    """A department staff user: `StaffProfileFactory(department=d).user`."""
+
+    class Meta:
+        model = "service.StaffProfile"
+
+    user = factory.SubFactory(UserFactory, role=roles.DEPARTMENT_STAFF)
+    department = factory.SubFactory(DepartmentFactory)

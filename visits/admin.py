@@ -1,11 +1,13 @@
 """The admin of the visit system: administrators edit the policies; tasks, reports and runs are there
 to look into (reports are written by the managers' pages and the API, runs by the jobs)."""
 
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from visits import generation
-from visits.models import FollowUp, VisitPolicy, VisitReport, VisitRun, VisitTask
+from visits.models import FollowUp, FollowUpStatus, VisitPolicy, VisitReport, VisitRun, VisitTask
+from visits.reports import refuse_if_carried
 
 
 @admin.register(VisitPolicy)
@@ -32,8 +34,22 @@ class VisitTaskAdmin(admin.ModelAdmin):
         return str(task.target)
 
 
+class FollowUpInlineForm(forms.ModelForm):
+    class Meta:
+        model = FollowUp
+        fields = ["department", "action", "status", "closed_on"]
+
+    def clean(self):
+        cleaned = super().clean()
+        # closing by hand one a service request carries is refused, as everywhere (visits.reports)
+        if self.instance.pk and cleaned.get("status") == FollowUpStatus.CLOSED != self.instance.status:
+            refuse_if_carried(self.instance)
+        return cleaned
+
+
 class FollowUpInline(admin.TabularInline):
     model = FollowUp
+    form = FollowUpInlineForm
     extra = 0
 
 

@@ -79,6 +79,7 @@ class VisitTaskSerializer(ModelSerializer):
             "manager",
             "period",
             "due_date",
+            "planned_on",
             "status",
             "cancel_reason",
             "note",
@@ -93,6 +94,10 @@ class VisitTaskSerializer(ModelSerializer):
                 "help_text": "first day of the month; defaults to the due date's month",
             },
             "kind": {"required": False},
+            "planned_on": {
+                "help_text": "the day the manager means to go, inside the period up to the due date; "
+                "null clears it (the due date stays the deadline)",
+            },
         }
         validators = []  # tasks made here are ad hoc, which are not unique per (target, kind, period)
 
@@ -143,6 +148,10 @@ class VisitTaskFilter(FilterSet):
     customer = IdFilter()
     due_before = df.DateFilter(field_name="due_date", lookup_expr="lte", help_text="due on or before")
     due_after = df.DateFilter(field_name="due_date", lookup_expr="gte", help_text="due on or after")
+    planned_before = df.DateFilter(
+        field_name="planned_on", lookup_expr="lte", help_text="planned on or before"
+    )
+    planned_after = df.DateFilter(field_name="planned_on", lookup_expr="gte", help_text="planned on or after")
     status = df.ChoiceFilter(
         choices=TaskStatus.choices,
         method="filter_status",
@@ -151,7 +160,16 @@ class VisitTaskFilter(FilterSet):
 
     class Meta:
         model = VisitTask
-        fields = ["manager", "status", "kind", "customer", "due_before", "due_after"]
+        fields = [
+            "manager",
+            "status",
+            "kind",
+            "customer",
+            "due_before",
+            "due_after",
+            "planned_before",
+            "planned_after",
+        ]
 
     def filter_status(self, queryset, name, value):
         return queryset.live_status_is(value)
@@ -204,7 +222,7 @@ class VisitTaskViewSet(
 
     serializer_class = VisitTaskSerializer
     filterset_class = VisitTaskFilter
-    ordering_fields = ["due_date", "period", "status", "kind"]
+    ordering_fields = ["due_date", "planned_on", "period", "status", "kind"]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):

@@ -25,6 +25,7 @@ from customers.models import Community, Customer, Status, Tier, TierChange, Tran
 from managers.models import Assignment
 from visits.care import care_visits_detect
 from visits.models import OPEN_STATUSES, Kind, Target, TaskStatus, VisitPolicy, VisitRun, VisitTask
+from visits.plan import tasks_spread
 from visits.reminders import visit_digest_send, visit_reminders_send, visit_tasks_mark_overdue
 from visits.services import CUSTOMER_TIERS, setting_days, tasks_insert_sql
 
@@ -73,7 +74,7 @@ def _source_model(target: str):
     return {Target.CUSTOMER: Customer, Target.COMMUNITY: Community}.get(target, TransformerDistrict)
 
 
-def _generate_for(*, policy: VisitPolicy, period: dt.date, now: dt.datetime, size: int) -> int:
+def _generate_for(*, policy: VisitPolicy, period: dt.date, day: dt.date, now: dt.datetime, size: int) -> int:
     model = _source_model(policy.target)
     bounds = model.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
     if bounds["lo"] is None:
@@ -85,12 +86,25 @@ def _generate_for(*, policy: VisitPolicy, period: dt.date, now: dt.datetime, siz
     head = [stamp, stamp, Kind.SCHEDULED.value, ops.adapt_datefield_value(period)]
     head += [ops.adapt_datefield_value(due), TaskStatus.PLANNED.value]
     tail = [policy.tier, Status.ACTIVE.value] if policy.target == Target.CUSTOMER else []
+    column = {Target.CUSTOMER: "customer_id", Target.COMMUNITY: "community_id"}.get(
+        policy.target, "transformer_district_id"
+    )
     created = 0
     lo = bounds["lo"]
     while lo <= bounds["hi"]:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [*head, lo, lo + size, *tail])
             created += max(cursor.rowcount, 0)
+            # The chunk's new tasks get their planned days in the same transaction (visits.plan).
+            tasks_spread(
+                kind=Kind.SCHEDULED,
+                period=period,
+                due_date=due,
+                start=day,
+                column=column,
+                lo=lo,
+                hi=lo + size,
+            )
         lo += size
     return created
 
@@ -107,7 +121,7 @@ def visit_tasks_generate(*, day: dt.date | None = None, size: int | None = None)
             # Community and transformer-district customers are visited through their territory.
             continue
         counts[policy.tier] = sum(
-            _generate_for(policy=policy, period=period, now=now, size=size)
+            _generate_for(policy=policy, period=period, day=day, now=now, size=size)
             for period in due_periods(policy=policy, day=day)
         )
     counts["created"] = sum(counts.values())

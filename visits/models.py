@@ -165,6 +165,9 @@ class VisitTask(TimeStampedModel):
     )
     period = models.DateField(_("period"))
     due_date = models.DateField(_("due date"))
+    # The day the manager means to go; the due date stays the deadline. Generation spreads a cycle's
+    # tasks over it (visits.plan), the manager moves them within [period, due date].
+    planned_on = models.DateField(_("planned visit day"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=TaskStatus.choices, default=TaskStatus.PLANNED
     )
@@ -187,6 +190,11 @@ class VisitTask(TimeStampedModel):
             models.CheckConstraint(
                 condition=models.Q(due_date__gte=models.F("period")), name="visittask_due_after_period"
             ),
+            models.CheckConstraint(
+                condition=models.Q(planned_on__isnull=True)
+                | models.Q(planned_on__gte=models.F("period"), planned_on__lte=models.F("due_date")),
+                name="visittask_planned_within_window",
+            ),
             # Idempotent generation: one task per target, kind and period (ad hoc tasks are free).
             models.UniqueConstraint(
                 fields=["customer", "kind", "period"],
@@ -207,6 +215,7 @@ class VisitTask(TimeStampedModel):
         indexes = [
             models.Index(fields=["manager", "status", "due_date"], name="visittask_manager_status_due"),
             models.Index(fields=["status", "due_date"], name="visittask_status_due"),
+            models.Index(fields=["manager", "planned_on"], name="visittask_manager_planned"),
         ]
 
     def __str__(self) -> str:

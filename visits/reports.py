@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.common import hooks
 from visits.models import Department, FollowUp, FollowUpStatus, TaskStatus, VisitReport, VisitTask
 from visits.services import setting_days
 
@@ -90,7 +91,7 @@ def visit_report_submit(
         satisfaction=satisfaction,
         forecast_kwh_12m=forecast_kwh_12m,
     )
-    FollowUp.objects.bulk_create(
+    raised = FollowUp.objects.bulk_create(
         [
             FollowUp(
                 report=report,
@@ -103,6 +104,9 @@ def visit_report_submit(
             for item in follow_ups
         ]
     )
+    if raised:
+        # the app above opens a service request for each department's follow-up (crm/jobs.py)
+        hooks.after_commit("follow_ups_raised", follow_up_ids=[follow_up.pk for follow_up in raised])
     task.status = TaskStatus.DONE
     task.save(update_fields=["status", "updated_at"])
     return report
@@ -110,7 +114,29 @@ def visit_report_submit(
 
 @transaction.atomic
 def follow_up_close(*, follow_up: FollowUp, by, closed_on: dt.date | None = None) -> FollowUp:
+    """Close a follow-up by hand. Refused while a service request carries it: only its department
+    can do the work, and the request closes it when it closes (service.md, "From a visit")."""
+    refuse_if_carried(follow_up)
     follow_up.status = FollowUpStatus.CLOSED
     follow_up.closed_on = closed_on or timezone.localdate()
     follow_up.save(update_fields=["status", "closed_on", "updated_at"])
     return follow_up
+
+
+# The statuses of a running service request (service.models.RequestStatus), named here because visits
+# sits below service and may not import it; the link is service's `ServiceRequest.follow_up`.
+RUNNING_REQUEST = ("open", "waiting_customer")
+
+
+def refuse_if_carried(follow_up: FollowUp) -> None:
+    """Refuse closing by hand a follow-up that a running service request carries."""
+    row = (
+        FollowUp.objects.filter(pk=follow_up.pk, service_request__status__in=RUNNING_REQUEST)
+        .values_list("pk", "service_request__number")
+        .first()
+    )
+    if row is not None:
+        raise ValidationError(
+            _("Service request %(number)s carries this follow-up: it is closed when the request closes.")
+            % {"number": row[1] or ""}
+        )

@@ -21,6 +21,7 @@ from crm.common.scopes import scope_for
 from customers.models import Customer, Tier
 from managers.models import Manager
 from visits.models import OPEN_STATUSES, Kind, TaskStatus, VisitTask
+from visits.plan import planned_on_check
 
 # The tiers whose customers have visits of their own; the others' are visited through their territory.
 CUSTOMER_TIERS = (Tier.VIP, Tier.KEY_ACCOUNT)
@@ -80,6 +81,7 @@ def visit_task_create(
     kind: str = Kind.AD_HOC,
     period: dt.date | None = None,
     note: str = "",
+    planned_on: dt.date | None = None,
 ) -> VisitTask:
     """An ad hoc visit. Scheduled, care and welcome visits are the jobs' (visits.generation,
     visits.care): they are what the appraisal counts as work the manager did not arrange, so no one
@@ -107,7 +109,9 @@ def visit_task_create(
         period=period,
         due_date=due_date,
         note=note,
+        planned_on=planned_on,
     )
+    planned_on_check(task=task, previous=None)
     task.save()
     return task
 
@@ -122,11 +126,13 @@ def visit_task_update(*, task: VisitTask, by, **data) -> VisitTask:
         raise ValidationError({"status": [_("Post the visit report to mark a visit done.")]})
     if status == TaskStatus.CANCELLED and not (data.get("cancel_reason") or task.cancel_reason):
         raise ValidationError({"cancel_reason": [_("Give the reason for cancelling.")]})
-    for field in ("manager", "due_date", "status", "cancel_reason", "note"):
+    previous_plan = task.planned_on
+    for field in ("manager", "due_date", "status", "cancel_reason", "note", "planned_on"):
         if field in data:
             setattr(task, field, data[field])
     if task.due_date < task.period:
         raise ValidationError({"due_date": [_("The due date cannot be before the period.")]})
+    planned_on_check(task=task, previous=previous_plan)
     if task.status in OPEN_STATUSES:
         task.status = TaskStatus.OVERDUE if task.due_date < timezone.localdate() else TaskStatus.PLANNED
     task.save()

@@ -1,12 +1,16 @@
 from django.urls import path
 
-from visits import views
+from visits import plan_views, views
 
 app_name = "visits"
 
 urlpatterns = [
     path("", views.week, name="week"),
-    path("calendar/", views.calendar, name="calendar"),
+    # The month grid of the plan (visits.plan_views) replaced the list of due days at this address.
+    path("calendar/", plan_views.plan_month, name="calendar"),
+    path("plan/", plan_views.plan_week, name="plan-week"),
+    path("plan/team/", plan_views.plan_team, name="plan-team"),
+    path("plan/set/", plan_views.plan_set, name="plan-set"),
     path("team/", views.team, name="team"),
     path("tasks/<int:pk>/report/", views.report, name="report"),
 ]

@@ -1,4 +1,4 @@
-"""The four roles of the product as Django groups, with the permissions each holds.
+"""The five roles of the product as Django groups, with the permissions each holds.
 
 Permissions decide what a role may do; `crm.common.scopes` decides which objects it may do it to."""
 
@@ -11,6 +11,7 @@ ACCOUNT_MANAGER = "account_manager"
 SUPERVISOR = "supervisor"
 ADMINISTRATOR = "administrator"
 INTEGRATION_CLIENT = "integration_client"
+DEPARTMENT_STAFF = "department_staff"
 
 _READ_REFERENCE = [
     "customers.view_company",
@@ -68,8 +69,32 @@ _WORK_APPRAISALS = [
     "appraisal.delete_rater",
 ]
 
+# One-stop service (service.md): requests are seen within service.selectors.requests_visible_to;
+# managers open and carry them, departments work their stages, everyone reads the references.
+_READ_SERVICE = [
+    "service.view_department",
+    "service.view_requesttemplate",
+    "service.view_calendarday",
+    "service.view_servicerequest",
+    "service.view_requeststage",
+    "service.view_callback",
+    "service.view_alert",
+]
+_CARRY_REQUESTS = [
+    "service.add_servicerequest",
+    "service.change_servicerequest",
+    "service.change_requeststage",
+    "service.add_callback",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str] | str] = {
-    ACCOUNT_MANAGER: _READ_REFERENCE + _READ_PORTFOLIO + _READ_TRAINING + _WORK_VISITS + _VIEW_APPRAISALS,
+    ACCOUNT_MANAGER: _READ_REFERENCE
+    + _READ_PORTFOLIO
+    + _READ_TRAINING
+    + _WORK_VISITS
+    + _VIEW_APPRAISALS
+    + _READ_SERVICE
+    + _CARRY_REQUESTS,
     SUPERVISOR: _READ_REFERENCE
     + _READ_PORTFOLIO
     + ["managers.add_assignment", "managers.change_manager", "customers.view_importjob"]
@@ -78,7 +103,9 @@ ROLE_PERMISSIONS: dict[str, list[str] | str] = {
     + _WORK_VISITS
     + _SEE_VISIT_RUNS
     + _VIEW_APPRAISALS
-    + _WORK_APPRAISALS,
+    + _WORK_APPRAISALS
+    + _READ_SERVICE
+    + _CARRY_REQUESTS,
     # Administrators hold every permission of the product's apps.
     ADMINISTRATOR: "*",
     INTEGRATION_CLIENT: _READ_REFERENCE
@@ -95,7 +122,17 @@ ROLE_PERMISSIONS: dict[str, list[str] | str] = {
         "visits.view_visittask",
         "visits.view_visitreport",
         "visits.view_followup",
+        # the 95598 call centre's system posts tickets and reads their progress and callbacks
+        "service.view_department",
+        "service.view_requesttemplate",
+        "service.view_servicerequest",
+        "service.view_requeststage",
+        "service.add_servicerequest",
+        "service.view_callback",
     ],
+    # Department staff work their department's stages; they see no portfolio, only the requests
+    # their department has a stage in, and score on an appraisal panel when seated there.
+    DEPARTMENT_STAFF: _READ_REFERENCE + _VIEW_APPRAISALS + _READ_SERVICE + ["service.change_requeststage"],
 }
 # Administrators manage users and schedules too, so they hold those apps' permissions as well.
 ADMIN_APPS = [
@@ -109,6 +146,7 @@ ADMIN_APPS = [
     "visits",
     "appraisal",
     "training",
+    "service",
 ]
 
 

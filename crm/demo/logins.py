@@ -20,6 +20,13 @@ DEMO_LOGINS = [
     (_("Community manager"), "community1"),
     (_("Transformer-district manager"), "district1"),
     (_("Integration client (API token)"), INTEGRATION),
+    # department staff (crm/demo/service.py), one per department of the first branch
+    (_("Department staff: marketing and connections"), "marketing1"),
+    (_("Department staff: metering"), "metering1"),
+    (_("Department staff: billing"), "billing_dept1"),
+    (_("Department staff: operations"), "operations1"),
+    (_("Department staff: customer service centre (95598)"), "callcentre1"),
+    (_("Department staff: other (office)"), "office1"),
 ]
 
 

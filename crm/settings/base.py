@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "visits",
     "appraisal",
     "training",
+    "service",
 ]
 
 MIDDLEWARE = [
@@ -275,6 +276,16 @@ SPECTACULAR_SETTINGS = {
         "FollowUpStatusEnum": "visits.models.FollowUpStatus",
         "AppraisalStatusEnum": "appraisal.models.AppraisalStatus",  # a cycle's statuses are the same
         "RaterKindEnum": "appraisal.models.RaterKind",
+        "ServiceRequestKindEnum": "service.models.Kind",
+        "ServiceRequestSubtypeEnum": "service.models.Subtype",
+        "ServiceClockUnitEnum": "service.models.Unit",
+        "ServiceRequestStatusEnum": "service.models.RequestStatus",
+        "ServiceStageStatusEnum": "service.models.StageStatus",
+        "SlaStateEnum": "service.models.SlaState",
+        "ServiceRequestSourceEnum": "service.models.Source",
+        "CalendarYearSourceEnum": "service.models.CalendarYear.Source",
+        # a template stage is done by a kind of department or by the request's owner
+        "TemplateStageDepartmentKindEnum": "service.api.TEMPLATE_DEPARTMENT_KINDS",
     },
 }
 
@@ -351,6 +362,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "visits.tasks.send_overdue_digest_task",
         "schedule": crontab(minute=10, hour=7),
     },
+    # SLA: clocks that crossed 80 % or their due instant become warning or breached and their people
+    # are told; often, as a fault repair's arrival limit is 45 minutes (it reads only those clocks).
+    "service-sla-refresh": {
+        "task": "service.tasks.sla_refresh_task",
+        "schedule": float(env.int("SLA_REFRESH_SECONDS", default=120)),
+    },
 }
 # Visits: generation chunk (customers per statement), care-visit thresholds (percent drop month on
 # month AND year on year, strictly more than), days a care or welcome visit is due in, and days
@@ -387,4 +404,5 @@ CRM_HOOKS = {
     "classification_queued": "crm.jobs.classification_queued",
     "tier_changed": "crm.jobs.tier_changed",
     "manager_changed": "crm.jobs.manager_changed",
+    "follow_ups_raised": "crm.jobs.follow_ups_raised",
 }

@@ -122,6 +122,12 @@ def test_evidence_of_a_hand_built_year(data):
         "follow_ups_raised": 3,
         "follow_ups_closed": 1,
         "follow_ups_closed_share": 33.3,
+        # no service request in this year (tests/appraisal/test_evidence_service.py)
+        "requests_on_time_share": None,
+        "requests_on_time": 0,
+        "requests_closed": 0,
+        "callback_satisfaction_mean": None,
+        "callbacks_reached": 0,
         "training_hours": 6.5,
         "ad_hoc_visits": 0,
         "ad_hoc_reports": 0,
@@ -187,9 +193,9 @@ def test_evidence_compute_runs_a_fixed_number_of_queries(world, size, django_ass
         )
         TrainingRecordFactory(manager=manager)
     cycle = open_cycle(world)
-    # appraisals, visits, reports, follow-ups, gains, forecasts (2), training, bulk update, cycle,
-    # and the savepoint of the atomic block (2)
-    with django_assert_max_num_queries(12):
+    # appraisals, visits, reports, follow-ups, service requests, callbacks, gains, forecasts (2),
+    # training, bulk update, cycle, and the savepoint of the atomic block (2)
+    with django_assert_max_num_queries(14):
         assert evidence_compute(cycle=cycle, today=END) == size + 2
 
 

@@ -110,6 +110,29 @@ WELL_FORMED_BUT_REFUSED = {  # positive_data_acceptance also expects 400
     ("POST", "/api/v1/tier-policies/"): "thresholds out of order between tiers, a hysteresis out of range",
     ("POST", "/api/v1/training-records/"): "neither a session nor a session date (one of them is required)",
     ("POST", "/api/v1/visit-tasks/"): "a user who is not a manager",
+    ("POST", "/api/v1/users/"): "a role without its department, a name taken, a weak password",
+    (
+        "POST",
+        "/api/v1/service-requests/",
+    ): "a kind lacking its subtype; no customer nor applicant",
+    (
+        "POST",
+        "/api/v1/service-request-templates/",
+    ): "a kind lacking its subtype, bad stages",
+    (
+        "POST",
+        "/api/v1/call-centre/tickets/",
+    ): "no account_no nor applicant, an account not in scope",
+    (
+        "POST",
+        "/api/v1/work-calendar/",
+    ): "a day that changes nothing, a date entered already",
+    (
+        "POST",
+        "/api/v1/work-calendar/years/",
+    ): "no file nor entered_by_hand, a file of another year",
+    ("PUT", "/api/v1/users/{id}/"): "a role without its department, a password (create only), own role",
+    ("PATCH", "/api/v1/users/{id}/"): "a role without its department, a password (create only), own role",
 }
 MALFORMED_BUT_REPORTED = {  # negative_data_rejection also expects 200
     ("POST", "/api/v1/consumption/bulk/"): "with ?partial=true bad rows are reported in a 200, not refused",

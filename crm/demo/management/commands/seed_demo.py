@@ -31,7 +31,8 @@ DEFAULT_SEED = 20260101
 # Apps above managers may add their own demo data (courses, visits, appraisals) by providing
 # `<app>/demo.py` with `seed_demo(*, seed: int, until: datetime.date) -> str`, which answers a line
 # saying what it made; each runs after the customers exist, in this order, inside the same transaction.
-EXTRA_DEMO_MODULES = ("training.demo", "visits.demo", "appraisal.demo")
+# One-stop service's is crm.demo.service, after the visits: it turns their follow-ups into requests.
+EXTRA_DEMO_MODULES = ("training.demo", "visits.demo", "crm.demo.service", "appraisal.demo")
 
 
 def _month(value: str) -> dt.date:
