@@ -241,7 +241,7 @@ def user_save(
     elif profile is not None:
         profile.delete()
     # the caches of the access just changed (crm.accounts.backends.load_access)
-    for cache in ("_crm_roles", "_crm_team", "_crm_scope", "_crm_department_id"):
+    for cache in ("_crm_roles", "_crm_team", "_crm_scope", "_crm_department"):
         user.__dict__.pop(cache, None)
     return user
 

@@ -132,7 +132,11 @@ ROLE_PERMISSIONS: dict[str, list[str] | str] = {
     ],
     # Department staff work their department's stages; they see no portfolio, only the requests
     # their department has a stage in, and score on an appraisal panel when seated there.
-    DEPARTMENT_STAFF: _READ_REFERENCE + _VIEW_APPRAISALS + _READ_SERVICE + ["service.change_requeststage"],
+    # (the callback too, which service.services lets only a call-centre department's staff record)
+    DEPARTMENT_STAFF: _READ_REFERENCE
+    + _VIEW_APPRAISALS
+    + _READ_SERVICE
+    + ["service.change_requeststage", "service.add_callback"],
 }
 # Administrators manage users and schedules too, so they hold those apps' permissions as well.
 ADMIN_APPS = [

@@ -328,9 +328,10 @@ def test_customer_page_shows_assignment_history(client, world):
     assert "张经理" in section
 
 
-# Profile, consumption, contacts, tier history, visits, assignments and the audit trail: the same
-# count at 3 and at 60 of each.
-QUERIES_CUSTOMER_PAGE = 10  # the aim for every page
+# Profile, consumption, contacts, tier history, visits, assignments, the audit trail and the
+# customer's service requests: the same count at 3 and at 60 of each. One over the aim of 10 for a
+# page since the requests joined it (tests/crm/test_query_counts.py OVER_BUDGET says the same).
+QUERIES_CUSTOMER_PAGE = 11
 
 
 @pytest.mark.parametrize("size", [3, 60])
@@ -348,6 +349,7 @@ def test_customer_page_runs_a_fixed_number_of_queries(client, world, django_asse
         world.customer_a.address = f"城关镇{n}号"
         world.customer_a.save()
     client.force_login(world.manager_a.user)
+    client.get(detail(world.customer_a))  # the connection's one-time checks (SQLite's JSON support)
 
     with django_assert_max_num_queries(QUERIES_CUSTOMER_PAGE):
         response = client.get(detail(world.customer_a))

@@ -4,7 +4,10 @@ someone who may not act 403, a request outside the scope 404."""
 
 import pytest
 
+from crm.accounts import roles
 from service.models import Callback, RequestStatus, StageStatus
+from service.services import request_close, request_open, stage_advance
+from tests.factories import StaffProfileFactory, UserFactory
 from tests.service.test_api import CHINESE, LIST, open_request
 
 
@@ -180,6 +183,31 @@ def test_a_bad_callback_answers_400_and_records_nothing(world, api, closed, body
     assert response.status_code == 400
     assert all(CHINESE.search(" ".join(messages)) for messages in response.json().values())
     assert not Callback.objects.exists()
+
+
+def test_the_call_centres_staff_call_back_its_tickets_and_other_departments_staff_may_not(world, api):
+    # given a closed 95598 ticket, a staff user of the branch's call centre, and the metering staff
+    # who did its stage
+    closed = request_open(
+        kind="meter_fault",
+        source="call_centre",
+        external_no="95598-CB-1",
+        by=world.integration,
+        customer=world.customer_a,
+    )
+    stage_advance(request=closed, stage_code="check", by=world.staff)
+    request_close(request=closed, by=world.manager_a.user)
+    agent = StaffProfileFactory(
+        user=UserFactory(username="agent95598", role=roles.DEPARTMENT_STAFF),
+        department=world.departments["call_centre"],
+    ).user
+    # when each records the callback
+    refused = _post(api(world.staff), closed, "callback", {"reached": True, "satisfaction": 4})
+    made = _post(api(agent), closed, "callback", {"reached": True, "satisfaction": 4, "comment": "已回访"})
+    # then only the call centre's is recorded
+    assert refused.status_code == 403
+    assert made.status_code == 201, made.content
+    assert list(Callback.objects.values_list("satisfaction", "by__username")) == [(4, "agent95598")]
 
 
 def test_the_integration_client_reads_callbacks_but_does_not_record_them(world, api, closed):

@@ -26,7 +26,7 @@ def waiting_on_locks() -> int:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_staff_completing_the_same_stage_at_once_one_wins_the_other_conflicts(world):
     # given a meter fault in the metering department, and two of its staff
     request = request_open(

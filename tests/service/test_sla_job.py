@@ -164,7 +164,7 @@ def test_beat_runs_the_sla_job_every_few_minutes():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_move_each_clock_once_and_email_each_alert_once(world):
     import threading
 
