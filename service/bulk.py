@@ -52,7 +52,7 @@ class Plan:
 
 
 def request_number(received_at: dt.datetime, pk: int) -> str:
-    """The number a request is known by (as service.services numbers it): FW, the day received, the id."""
+    """The number a request is known by: FW, the day received (Asia/Shanghai), the id."""
     return f"FW{received_at.astimezone(LOCAL):%Y%m%d}{pk:06d}"
 
 

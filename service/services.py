@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from crm.accounts.roles import INTEGRATION_CLIENT, roles_of
 from crm.common.errors import Conflict
 from service import clock
+from service.bulk import request_number
 from service.lifecycle import (
     calendar_between,
     event,
@@ -251,7 +252,7 @@ def _create(*, template, applicant, station, received_at, owner, by, **fields) -
         stages.append(stage)
     RequestStage.objects.bulk_create(stages)
     first = RequestStage.objects.get(request=request, position=1)  # its id, on every database
-    request.number = f"FW{clock._local(received_at):%Y%m%d}{request.pk:06d}"
+    request.number = request_number(received_at, request.pk)
     request.calendar_missing = request.calendar_missing or first.calendar_missing
     ServiceRequest.objects.filter(pk=request.pk).update(
         number=request.number, calendar_missing=request.calendar_missing
