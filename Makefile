@@ -98,9 +98,11 @@ BENCH_SLA_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench_sla
 bench-sla: install
 	DATABASE_URL=$(BENCH_SLA_DATABASE_URL) $(BIN)/python bench/sla.py $(BENCH_SLA_ARGS)
 
-## bench-service: the request list API (manager, staff, administrator) against a values() floor of the
-## same rows, and 95598 intake of 10,000 tickets in batches, on bench/sla.py's data set of requests.
-## BENCH_SERVICE_ARGS="--requests 5000 --closed 20000 --tickets 1000" for a quick one.
+## bench-service: the request list API (manager, staff, administrator) and the department queue page
+## against a values() floor of the same rows, and 95598 intake of 10,000 tickets in batches of 500
+## (call-centre/tickets/batch/), on bench/sla.py's data set of requests given to 1,000,000 customers.
+## BENCH_SERVICE_ARGS="--requests 5000 --closed 20000 --customers 20000 --tickets 1000" for a quick one;
+## bench/sla.py --skip-build on the same database measures the SLA job and the board on that data.
 BENCH_SERVICE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench_service
 bench-service: install
 	DATABASE_URL=$(BENCH_SERVICE_DATABASE_URL) $(BIN)/python bench/service.py $(BENCH_SERVICE_ARGS)

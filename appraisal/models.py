@@ -183,6 +183,9 @@ class Appraisal(TimeStampedModel):
     grade = models.CharField(_("grade"), max_length=20, choices=Grade.choices, blank=True)
     # {kind: mean score or null, "_weights": {kind: effective weight}}: the review page's columns.
     kind_scores = models.JSONField(_("score per rater kind"), default=dict, blank=True)
+    # A rater's total differs from the panel's mean by more than scoring.DEVIATION_FLAG_POINTS: kept
+    # with the score, so that the review filters and sorts on it in the database.
+    flagged = models.BooleanField(_("a rater deviates"), default=False)
     finalized_at = models.DateTimeField(_("finalized at"), null=True, blank=True)
     finalized_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -195,7 +198,7 @@ class Appraisal(TimeStampedModel):
 
     objects = AppraisalQuerySet.as_manager()
     # The reason of a reopening is the history record's change reason.
-    history = HistoricalRecords(excluded_fields=["updated_at", "evidence", "kind_scores"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "evidence", "kind_scores", "flagged"])
 
     class Meta:
         ordering = ["cycle", "manager"]
@@ -249,8 +252,13 @@ class Rater(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Kept by appraisal.services with the appraisal's score (derived, so not in the history): the
+    # review reads a page of panels without loading their scores.
+    scored = models.PositiveSmallIntegerField(_("criteria scored"), default=0)
+    total = models.DecimalField(_("total"), max_digits=5, decimal_places=2, null=True, blank=True)
+    deviating = models.BooleanField(_("deviates from the panel"), default=False)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "scored", "total", "deviating"])
 
     class Meta:
         ordering = ["appraisal", "kind", "pk"]

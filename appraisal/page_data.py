@@ -110,18 +110,20 @@ def _decimal(value) -> Decimal | None:
 
 def criterion_kind_means(
     appraisal: Appraisal, criteria: list[Criterion], seats: list[Seat]
-) -> list[tuple[Criterion, list[EvidenceLine], list[Decimal | None]]]:
-    """Per criterion: its evidence and the mean score of each rater kind (the printed report)."""
+) -> list[tuple[Criterion, list[EvidenceLine], list[tuple[str, Decimal | None]]]]:
+    """Per criterion: its evidence and (kind's name, mean score) of each rater kind (the printed
+    report, whose cells carry the kind's name when they stack on a phone)."""
     rows = []
     for criterion in criteria:
         means = []
-        for kind in RaterKind.values:
+        for kind, label in RaterKind.choices:
             values = [
                 seat.scores[criterion.pk].score
                 for seat in seats
                 if seat.rater.kind == kind and criterion.pk in seat.scores
             ]
-            means.append((Decimal(sum(values)) / len(values)).quantize(Decimal("0.01")) if values else None)
+            mean = (Decimal(sum(values)) / len(values)).quantize(Decimal("0.01")) if values else None
+            means.append((str(label), mean))
         rows.append((criterion, evidence_lines(appraisal.evidence or {}, criterion.code), means))
     return rows
 

@@ -126,3 +126,29 @@ def deviating_raters(rater_totals_by_rater: dict[int, Decimal]) -> set[int]:
         return set()
     mean = sum(totals.values(), Decimal(0)) / len(totals)
     return {rid for rid, total in totals.items() if abs(total - mean) > DEVIATION_FLAG_POINTS}
+
+
+@dataclass(frozen=True)
+class SeatFigures:
+    """What the review shows of one seat, stored on it (appraisal.services keeps it current)."""
+
+    scored: int
+    total: Decimal | None  # rounded to two decimals for display; deviation is read on the exact one
+    deviating: bool
+
+
+def seat_figures(
+    scores_by_rater: dict[int, dict[str, int]], weights: dict[str, int]
+) -> dict[int, SeatFigures]:
+    """Each rater's count of scored criteria, total and deviation, from {rater id: {code: score}}
+    (every rater of the panel, those without a score with an empty dict)."""
+    totals = {rid: rater_total(scores, weights) for rid, scores in scores_by_rater.items()}
+    deviating = deviating_raters(totals)
+    return {
+        rid: SeatFigures(
+            scored=sum(1 for code in scores if code in weights),
+            total=round_score(totals[rid]) if totals[rid] is not None else None,
+            deviating=rid in deviating,
+        )
+        for rid, scores in scores_by_rater.items()
+    }

@@ -6,11 +6,28 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, QuerySet
 
 from appraisal import scoring
-from appraisal.models import Appraisal, AppraisalCycle, Criterion, Rater, Score
-from appraisal.services import appraisal_result
+from appraisal.models import (
+    Appraisal,
+    AppraisalCycle,
+    AppraisalStatus,
+    Criterion,
+    CycleStatus,
+    Rater,
+    RaterKind,
+    Score,
+)
+from appraisal.results import appraisal_result
+from appraisal.visibility import results_shown_filter
+
+# The review's order: by station, then employee number (appraisal.filters sorts otherwise on demand).
+REVIEW_ORDER = ("manager__station__code", "manager__employee_no", "pk")
+REVIEW_SEAT_FIELDS = (
+    *("appraisal_id", "kind", "name", "user_id", "scored", "total", "deviating"),
+    *("user__full_name", "user__first_name", "user__last_name", "user__username"),
+)
 
 
 @dataclass
@@ -21,11 +38,12 @@ class RaterRow:
     total: Decimal | None  # exact weighted mean over the criteria; None until every criterion is scored
     scores: dict[int, Score] = field(default_factory=dict)  # criterion id -> the rater's score
     deviating: bool = False
+    stored_scored: int | None = None  # the seat's stored count, when its scores are not loaded
 
     @property
     def scored(self) -> int:
         """Criteria scored so far."""
-        return len(self.scores)
+        return len(self.scores) if self.stored_scored is None else self.stored_scored
 
     @property
     def not_scored(self) -> bool:
@@ -85,51 +103,87 @@ def _panel_rows(appraisal, raters, scores, criteria) -> tuple[scoring.Result, li
 
 
 def review_appraisals(*, cycle: AppraisalCycle, user) -> QuerySet[Appraisal]:
+    """The appraisals of the cycle whose results `user` reads (visibility.results_shown_filter: the
+    team they run, within `Appraisal.objects.visible_to(user)`), in the page's order. A seat on
+    another team's panel shows that appraisal on its own page, never on the review: its score is
+    not the seat holder's to read. One filter on the appraisal's own columns, no join to the panels
+    (visible_to's OR over the seats needs a DISTINCT, which at a city's size was most of the page's
+    time)."""
     return (
-        Appraisal.objects.visible_to(user)
-        .filter(cycle=cycle)
+        Appraisal.objects.filter(cycle=cycle)
+        .filter(results_shown_filter(user))
         .select_related("cycle", "manager__user", "manager__station")
-        .order_by("manager__station__code", "manager__employee_no")
+        .order_by(*REVIEW_ORDER)
     )
+
+
+def appraisals_in_order(ids: list[int]) -> list[Appraisal]:
+    """The appraisals of `ids` (a page of the review, already in its order) whole, in that order."""
+    by_pk = Appraisal.objects.select_related("cycle", "manager__user", "manager__station").in_bulk(ids)
+    return [by_pk[pk] for pk in ids if pk in by_pk]
+
+
+def _stored_kind_scores(appraisal: Appraisal) -> tuple[dict, dict, list]:
+    """The kind scores, effective weights and missing kinds the services stored on the appraisal;
+    one never scored has none stored: every kind with a weight is missing, as the arithmetic says."""
+    stored = appraisal.kind_scores or {}
+    if not stored:
+        weights = appraisal.cycle.rater_weights
+        return {k: None for k in weights}, {}, [k for k, w in weights.items() if w > 0]
+    scores = {k: _decimal(stored.get(k)) for k in RaterKind.values}
+    weights = {k: _decimal(v) for k, v in (stored.get("_weights") or {}).items()}
+    return scores, weights, list(stored.get("_missing") or [])
+
+
+def _decimal(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 def review_rows(*, cycle: AppraisalCycle, user, appraisals=None) -> list[ReviewRow]:
     """One row per appraisal of the cycle `user` may see (or of `appraisals`, a page of
     `review_appraisals`): evidence, each kind's score, the effective weights and missing kinds, final
-    score, grade and reward, the raters with their totals and the deviating / not-scored flags. Four
-    queries, plus those of the user's scope when not cached yet."""
+    score, grade and reward, the raters with their totals and the deviating / not-scored flags, all
+    as appraisal.results stored them. Two queries (the appraisals unless given, their seats), plus
+    those of the user's scope when not cached yet: no score is loaded and nothing is recomputed."""
     appraisals = list(review_appraisals(cycle=cycle, user=user) if appraisals is None else appraisals)
     if not appraisals:
         return []
-    criteria = criteria_of(cycle)
-    raters_by: dict[int, list[Rater]] = defaultdict(list)
-    raters = Rater.objects.filter(appraisal__in=[a.pk for a in appraisals]).select_related("user")
-    for rater in raters.order_by("kind", "pk"):
-        raters_by[rater.appraisal_id].append(rater)
-    scores_by: dict[int, list[Score]] = defaultdict(list)
-    for score in Score.objects.filter(rater__appraisal__in=[a.pk for a in appraisals]).annotate(
-        appraisal_id=F("rater__appraisal_id")
-    ):
-        scores_by[score.appraisal_id].append(score)
+    raters_by: dict[int, list[RaterRow]] = defaultdict(list)
+    # only what a row shows of a seat: at 50 panels a page, whole seats and users (password hashes,
+    # links, timestamps) were a fifth of the rows' loading time
+    seats = (
+        Rater.objects.filter(appraisal__in=[a.pk for a in appraisals])
+        .select_related("user")
+        .only(*REVIEW_SEAT_FIELDS)
+    )
+    for rater in seats.order_by("appraisal_id", "kind", "pk"):
+        raters_by[rater.appraisal_id].append(
+            RaterRow(
+                rater=rater,
+                kind=rater.kind,
+                name=rater.display_name,
+                total=rater.total,
+                stored_scored=rater.scored,
+                deviating=rater.deviating,
+            )
+        )
     rows = []
     for appraisal in appraisals:
-        result, rater_rows = _panel_rows(
-            appraisal, raters_by[appraisal.pk], scores_by[appraisal.pk], criteria
-        )
-        grade = appraisal.grade or (result.grade or "")
+        kind_scores, weights, missing = _stored_kind_scores(appraisal)
+        grade = appraisal.grade
         rows.append(
             ReviewRow(
                 appraisal=appraisal,
                 manager=appraisal.manager,
                 evidence=appraisal.evidence or {},
                 evidence_computed_at=appraisal.evidence_computed_at,
-                kind_scores=result.kind_scores,
-                effective_weights=result.effective_weights,
-                missing_kinds=result.missing_kinds,
-                score=appraisal.score if appraisal.score is not None else result.score,
+                kind_scores=kind_scores,
+                effective_weights=weights,
+                missing_kinds=missing,
+                score=appraisal.score,
                 grade=grade,
                 reward=str(scoring.REWARD_FOR_GRADE[grade]) if grade else "",
-                raters=rater_rows,
+                raters=raters_by[appraisal.pk],
             )
         )
     return rows
@@ -145,3 +199,48 @@ def panel_for(
     raters = list(appraisal.raters.select_related("user").order_by("kind", "pk"))
     scores = list(Score.objects.filter(rater__appraisal=appraisal))
     return _panel_rows(appraisal, raters, scores, criteria)
+
+
+# ---------------------------------------------------------------- the supervisor's home
+@dataclass(frozen=True)
+class CycleProgress:
+    """How far the current cycle has got among the appraisals a user may see: how many are in each
+    status (every status, zeros included, in the workflow's order)."""
+
+    year: int
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def statuses(self) -> list[tuple[str, str, int, float]]:
+        """(status, label, count, share in percent) in the workflow's order: draft, scoring, under
+        review, finalized."""
+        total = self.total or 1
+        return [
+            (s.value, s.label, n, round(100 * n / total, 1))
+            for s in AppraisalStatus
+            for n in [self.counts.get(s.value, 0)]
+        ]
+
+
+def current_cycle_progress(*, user) -> CycleProgress | None:
+    """The appraisals of the current cycle (the latest year opened, whatever its state since) that
+    `user` may see, counted by status; None before any cycle is opened or when the user sees none of
+    its appraisals. One query: the cycle is a subquery."""
+    current = AppraisalCycle.objects.exclude(status=CycleStatus.DRAFT).order_by("-year").values("pk")[:1]
+    rows = (
+        Appraisal.objects.visible_to(user)
+        .filter(cycle=current)
+        .values("cycle__year", "status")
+        # distinct: a panel member's scope joins the raters, one row per seat
+        .annotate(n=Count("pk", distinct=True))
+        .order_by()
+    )
+    counts: dict[str, int] = {}
+    year = None
+    for row in rows:
+        year, counts[row["status"]] = row["cycle__year"], row["n"]
+    return None if year is None else CycleProgress(year=year, counts=counts)

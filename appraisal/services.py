@@ -3,12 +3,11 @@ workflow (draft -> scoring -> review -> finalized, and an administrator's reopen
 
 Errors: a wrong state raises AppraisalStateError (409 in the API, a message on pages); a broken rule
 raises Django's ValidationError keyed by field; acting outside one's rights raises PermissionDenied.
-Each appraisal's score, grade and kind scores are recomputed here after every score or panel
+Each appraisal's score, grade and kind scores are recomputed (appraisal.results) after every score or panel
 change, so lists and exports read them from the row. Every change records who made it in the
 history (django-simple-history): the acting user is passed as `by`, never taken from a thread-local."""
 
 import re
-from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
@@ -29,8 +28,8 @@ from appraisal.models import (
     RaterKind,
     Score,
 )
+from appraisal.results import appraisal_recompute
 from crm.accounts.roles import ADMINISTRATOR, roles_of
-from crm.common.audit import history_record
 from crm.common.errors import Conflict
 from crm.common.scopes import scope_for
 from managers.models import Manager
@@ -470,48 +469,6 @@ def scores_save(*, rater, scores, by=None) -> list[Score]:
         _save(rater, by=by, reason=reason, fields=["submitted_at", "updated_at"])
     appraisal_recompute(appraisal=appraisal, by=by)
     return saved
-
-
-def appraisal_result(appraisal: Appraisal, raters: list[Rater], scores: list[Score], criteria) -> tuple:
-    """The arithmetic for one appraisal from loaded rows: (Result, {rater id: total or None})."""
-    weights = {c.code: c.weight for c in criteria}
-    code_of = {c.pk: c.code for c in criteria}
-    by_rater: dict[int, dict[str, int]] = defaultdict(dict)
-    for score in scores:
-        by_rater[score.rater_id][code_of.get(score.criterion_id)] = score.score
-    totals = {r.pk: scoring.rater_total(by_rater.get(r.pk, {}), weights) for r in raters}
-    per_kind: dict[str, list] = defaultdict(list)
-    for rater in raters:
-        if totals[rater.pk] is not None:
-            per_kind[rater.kind].append(totals[rater.pk])
-    result = scoring.final_score(rater_totals=per_kind, kind_weights=appraisal.cycle.rater_weights)
-    return result, totals
-
-
-def kind_scores_json(result: scoring.Result) -> dict:
-    return {
-        **{str(k): (str(v) if v is not None else None) for k, v in result.kind_scores.items()},
-        "_weights": {str(k): str(v) for k, v in result.effective_weights.items()},
-        "_missing": [str(k) for k in result.missing_kinds],
-    }
-
-
-def appraisal_recompute(*, appraisal, by=None) -> Appraisal:
-    """Store the appraisal's final score, grade and kind scores from its panel's scores; a change of
-    score or grade is recorded in the history with `by`."""
-    criteria = list(appraisal.cycle.criteria.all())
-    raters = list(appraisal.raters.all())
-    scores = list(Score.objects.filter(rater__appraisal=appraisal))
-    result, _totals = appraisal_result(appraisal, raters, scores, criteria)
-    grade = result.grade or ""
-    changed = (appraisal.score, appraisal.grade) != (result.score, grade)
-    appraisal.score, appraisal.grade, appraisal.kind_scores = result.score, grade, kind_scores_json(result)
-    Appraisal.objects.filter(pk=appraisal.pk).update(
-        score=appraisal.score, grade=grade, kind_scores=appraisal.kind_scores, updated_at=timezone.now()
-    )
-    if changed:
-        history_record(appraisal, by=by)
-    return appraisal
 
 
 # ---------------------------------------------------------------- workflow

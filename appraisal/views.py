@@ -20,7 +20,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from appraisal import page_data, services
+from appraisal.charts import grade_chart, grade_counts, review_counts
 from appraisal.exports import review_workbook
+from appraisal.filters import ReviewFilter
 from appraisal.forms import (
     RATER_WEIGHT_FIELDS,
     CollaboratorForm,
@@ -33,8 +35,9 @@ from appraisal.forms import (
 )
 from appraisal.links import LinkClosed, LinkError, LinkExpired, LinkUsed, link_token, rater_for_token
 from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus, CycleStatus, RaterKind
+from appraisal.review_table import review_table_rows
 from appraisal.scoring import DEFAULT_CRITERIA, DEFAULT_RATER_WEIGHTS, REWARD_FOR_GRADE
-from appraisal.selectors import criteria_of, review_appraisals, review_rows
+from appraisal.selectors import appraisals_in_order, criteria_of, review_appraisals, review_rows
 from crm.accounts.roles import ADMINISTRATOR, leads_a_team, roles_of
 from crm.common.errors import Conflict
 from crm.common.paging import paginate
@@ -215,27 +218,38 @@ def _cycle_of_year(request, year: int) -> AppraisalCycle:
 @login_required
 @require_safe
 def review(request, year: int):
-    """The supervisor's whole team for the year side by side."""
+    """The supervisor's whole team for the year side by side, filtered and sorted on demand, with
+    the team's grade distribution drawn above it."""
     cycle = _cycle_of_year(request, year)
-    # A page at a time: a director's tree can hold thousands of managers. Both counts in one query.
-    appraisals = review_appraisals(cycle=cycle, user=request.user)
-    counts = appraisals.aggregate(
-        total=Count("pk"), in_review=Count("pk", filter=Q(status=AppraisalStatus.REVIEW))
+    team = review_appraisals(cycle=cycle, user=request.user)
+    filterset = ReviewFilter(request.GET, queryset=team, request=request)
+    shown = filterset.qs
+    # A page at a time: a director's tree can hold thousands of managers. The rows shown (counted for
+    # the paging), those under review ("finalize all" finalizes the whole team) and the team's grades
+    # in one query.
+    counts = team.aggregate(**review_counts(shown if filterset.narrows else None))
+    # The page's ids in a narrow query, then those rows whole: sorting the team's wide rows (evidence,
+    # names) to keep 50 of them was most of the page's SQL at a city's size.
+    page = paginate(
+        shown.values_list("pk", flat=True), request, per_page=REVIEW_PAGE_SIZE, count=counts["shown"]
     )
-    page = paginate(appraisals, request, per_page=REVIEW_PAGE_SIZE, count=counts["total"])
-    rows = review_rows(cycle=cycle, user=request.user, appraisals=page.object_list)
-    kinds = list(RaterKind.choices)
+    rows = review_rows(cycle=cycle, user=request.user, appraisals=appraisals_in_order(list(page.object_list)))
+    metrics, kinds = page_data.metric_columns(headline_only=True), list(RaterKind.choices)
     return render(
         request,
         "appraisal/review.html",
         {
             "cycle": cycle,
             "rows": rows,
+            "table_rows": review_table_rows(rows, request=request, metrics=metrics, kinds=kinds),
             "page": page,
+            "filterset": filterset,
+            "form": filterset.form,
             "kinds": kinds,
-            "metrics": page_data.metric_columns(headline_only=True),
+            "metrics": metrics,
             "finalizable": counts["in_review"],
-            "rewards": REWARD_FOR_GRADE,
+            "team_size": counts["team"],
+            "grade_chart": grade_chart(grade_counts(counts)),
         },
     )
 

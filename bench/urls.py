@@ -92,16 +92,19 @@ def customer_page_floor(request, pk):
 
 
 def review_floor(request, year):
-    """The supervisor's appraisal review: how many appraisals of the year the user may see, the first
-    page of them in the page's order, their raters and their scores (the rows the page shows), each
-    read once with values()."""
+    """The supervisor's appraisal review: how many appraisals of the year the user runs (the page's
+    scope, appraisal.visibility.results_shown_filter), the first page of them in the page's order and
+    their raters with the figures stored on them (the rows the page shows: since 2026-12-02 it reads
+    no scores), each read once with values()."""
     if not request.user.is_authenticated:
         return HttpResponseForbidden()
-    appraisal, rater, score = (apps.get_model("appraisal", m) for m in ("Appraisal", "Rater", "Score"))
-    visible = appraisal.objects.visible_to(request.user).filter(cycle__year=year)
-    count = visible.count()
+    from appraisal.visibility import results_shown_filter
+
+    appraisal, rater = (apps.get_model("appraisal", m) for m in ("Appraisal", "Rater"))
+    team = appraisal.objects.filter(cycle__year=year).filter(results_shown_filter(request.user))
+    count = team.count()
     ids = list(
-        visible.order_by("manager__station__code", "manager__employee_no").values_list("pk", flat=True)[
+        team.order_by("manager__station__code", "manager__employee_no", "pk").values_list("pk", flat=True)[
             :REVIEW_PAGE_SIZE
         ]
     )
@@ -110,7 +113,6 @@ def review_floor(request, year):
             "count": count,
             "appraisals": list(appraisal.objects.filter(pk__in=ids).values()),
             "raters": list(rater.objects.filter(appraisal__in=ids).values()),
-            "scores": list(score.objects.filter(rater__appraisal__in=ids).values()),
         }
     )
 

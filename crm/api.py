@@ -12,7 +12,7 @@ from customers.imports.api import ImportViewSet
 from customers.tiering import api as tier_api
 from managers import api as managers_api
 from service import api as service_api
-from service import board_api, calendar_api, people_api
+from service import board_api, calendar_api, intake_api, people_api
 from training import api as training_api
 from visits import api as visits_api
 
@@ -50,6 +50,11 @@ urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("consumption/bulk/", customers_api.ConsumptionBulkView.as_view(), name="consumption-bulk"),
     path("call-centre/tickets/", service_api.CallCentreTicketView.as_view(), name="call-centre-tickets"),
+    path(
+        "call-centre/tickets/batch/",
+        intake_api.CallCentreTicketBatchView.as_view(),
+        name="call-centre-tickets-batch",
+    ),
     # before the day's path, whose <str:date> would take "years"
     path("work-calendar/years/", calendar_api.WorkCalendarYearsView.as_view(), name="work-calendar-years"),
     path("work-calendar/<str:date>/", calendar_api.WorkCalendarDayView.as_view(), name="work-calendar-day"),

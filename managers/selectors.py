@@ -1,12 +1,17 @@
-"""Reads for the browser pages of managers and portfolios: per-tier counts in one aggregate query."""
+"""Reads for the browser pages of managers and portfolios: per-tier counts in one aggregate query,
+and a manager's home (what changed in the portfolio, its consumption by month)."""
 
+import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import CharField, Count, F, Q, QuerySet, Sum, Value
+from django.utils import timezone
 
 from crm.accounts.roles import ACCOUNT_MANAGER, ADMINISTRATOR, SUPERVISOR, roles_of
+from crm.common.months import add_months, month_start
 from crm.common.scopes import scope_for
-from customers.models import Customer, Status, Tier
+from customers.models import ConsumptionRecord, Customer, Status, Tier, TierChange
 from managers.models import Assignment, Manager
 
 
@@ -93,3 +98,91 @@ def assignment_history(*, customer: Customer) -> QuerySet[Assignment]:
     """Who served the customer and when, newest first, with the managers and who made each move.
     The caller has checked that the user may see the customer."""
     return Assignment.objects.filter(customer=customer).select_related("manager", "by")
+
+
+# ---------------------------------------------------------------- a manager's home
+@dataclass(frozen=True)
+class PortfolioChange:
+    """A customer's tier changed (`kind` "tier", from `old_tier` to `new_tier`), or the customer
+    came to the manager ("to") or left them ("from"), at `at`."""
+
+    kind: str
+    customer_id: int
+    customer_name: str
+    at: dt.datetime
+    old_tier: str
+    new_tier: str
+
+    def get_old_tier_display(self) -> str:
+        return Tier(self.old_tier).label if self.old_tier else ""
+
+    def get_new_tier_display(self) -> str:
+        return Tier(self.new_tier).label if self.new_tier else ""
+
+
+def portfolio_changes(*, user, manager_id: int, since: dt.datetime, rows: int) -> list[PortfolioChange]:
+    """What changed in the manager's portfolio since `since`, newest first, at most `rows`: the tier
+    changes of their customers (classification runs and pins) and the assignments to or from them.
+    One query (a UNION of the three). An assignment's own manager is its scope: a customer that has
+    left the manager is no longer theirs to see, but that it left is their own history."""
+    if not scope_for(user).includes(manager_id):
+        return []
+    columns = ("change", "customer_ref", "customer_label", "changed_at", "old", "new")
+
+    def shaped(queryset, change: str, at: str, old: str | None = None, new: str | None = None):
+        empty = Value("", output_field=CharField())
+        return (
+            queryset.annotate(
+                change=Value(change, output_field=CharField()),
+                customer_ref=F("customer_id"),
+                customer_label=F("customer__name"),
+                changed_at=F(at),
+                old=F(old) if old else empty,
+                new=F(new) if new else empty,
+            )
+            .values_list(*columns)
+            .order_by()
+        )  # the models' default orderings: not allowed in a UNION
+
+    tiers = TierChange.objects.visible_to(user).filter(customer__manager_id=manager_id, at__gte=since)
+    mine = Assignment.objects.filter(manager_id=manager_id)
+    union = shaped(tiers, "tier", "at", "old_tier", "new_tier").union(
+        shaped(mine.filter(started_at__gte=since), "to", "started_at"),
+        shaped(mine.filter(ended_at__gte=since), "from", "ended_at"),
+        all=True,
+    )
+    return [PortfolioChange(*row) for row in union.order_by("-changed_at", "-customer_ref")[:rows]]
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    period: dt.date
+    kwh: Decimal
+
+
+def portfolio_consumption(
+    *, user, manager_id: int, months: int, today: dt.date | None = None
+) -> list[MonthTotal]:
+    """The metered kWh of the manager's active customers per month, over the `months` months before
+    this one (this month is not metered yet), oldest first; a month inside the span that metered
+    nothing reads 0, so the chart keeps one bar per month. One aggregate query."""
+    this_month = month_start(today or timezone.localdate())
+    first = add_months(this_month, -months)
+    totals = dict(
+        ConsumptionRecord.objects.visible_to(user)
+        .filter(
+            customer__manager_id=manager_id,
+            customer__status=Status.ACTIVE,
+            period__gte=first,
+            period__lt=this_month,
+        )
+        .values("period")
+        .annotate(kwh=Sum("kwh"))
+        .order_by("period")
+        .values_list("period", "kwh")
+    )
+    if not totals:
+        return []
+    start, end = min(totals), max(totals)
+    span = [add_months(start, n) for n in range(months) if add_months(start, n) <= end]
+    return [MonthTotal(period, totals.get(period) or Decimal(0)) for period in span]

@@ -282,22 +282,29 @@ def assignments_reconcile(*, by=None, chunk: int | None = None, progress=None) -
     It runs until done: the candidates are read in primary-key chunks of `chunk`, each chunk in its
     own transaction, so a 40,000-row import is placed by one run rather than waiting an hour for the
     next one. The managers' loads are carried from chunk to chunk, so no chunk passes a maximum.
-    `progress(counts)` is called after each chunk with the totals so far. Idempotent."""
+    `progress(counts)` is called before the first chunk and after each one with the totals so far,
+    and `examined` of `total` (the candidates counted as the run starts: one COUNT, only when someone
+    watches). Idempotent."""
     chunk = chunk or RECONCILE_CHUNK
     counts = {"followed_territory": 0, "assigned": 0, "unassigned": 0}
     pool = ManagerPool()
     territory_managers = valid_territory_managers()
-    last = 0
+    total = _reconcile_candidates().count() if progress is not None else 0
+    if progress is not None:
+        progress({**counts, "examined": 0, "total": total})
+    last, examined = 0, 0
     while True:
-        last, done = _reconcile_chunk(
+        last, done, read = _reconcile_chunk(
             after=last, size=chunk, pool=pool, territory_managers=territory_managers, by=by
         )
         if last is None:
             break
+        examined += read
         for key, n in done.items():
             counts[key] += n
         if progress is not None:
-            progress(dict(counts))
+            # Candidates added while it runs are placed too: the total grows with them.
+            progress({**counts, "examined": examined, "total": max(total, examined)})
     # Only a log line: each move's record is its Assignment (reason and author), and the run's record
     # is the JobRun with these counts that reconcile_assignments_task keeps (crm.common.runs.recorded_run).
     logger.info("assignment run by %s: %s", by or "the scheduler", counts)
@@ -318,9 +325,9 @@ def _reconcile_candidates():
 
 
 @transaction.atomic
-def _reconcile_chunk(*, after: int, size: int, pool, territory_managers, by) -> tuple[int | None, dict]:
+def _reconcile_chunk(*, after: int, size: int, pool, territory_managers, by) -> tuple[int | None, dict, int]:
     """One chunk of the reconcile: the next `size` candidates after primary key `after`. Returns the
-    last primary key read (None: nothing was left) and the chunk's counts."""
+    last primary key read (None: nothing was left), the chunk's counts and the candidates it read."""
     rows = list(
         _reconcile_candidates()
         .filter(pk__gt=after)
@@ -335,7 +342,7 @@ def _reconcile_chunk(*, after: int, size: int, pool, territory_managers, by) -> 
         )[:size]
     )
     if not rows:
-        return None, {}
+        return None, {}, 0
     counts = {"followed_territory": 0, "assigned": 0, "unassigned": 0}
     moves: defaultdict[tuple[int | None, str], list[int]] = defaultdict(list)
     for customer_id, station_id, tier, manager_id, community_manager, district_manager in rows:
@@ -366,7 +373,7 @@ def _reconcile_chunk(*, after: int, size: int, pool, territory_managers, by) -> 
         moves[(target, str(_("Least-loaded qualified manager of the station")))].append(customer_id)
         counts["assigned"] += 1
     assignments_apply(moves=moves, by=by)
-    return rows[-1][0], counts
+    return rows[-1][0], counts, len(rows)
 
 
 class ManagerPool:

@@ -14,12 +14,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.common.models import JobRun
+from crm.common.models import JobRun, RunState
 from crm.common.paging import paginate
+from crm.common.progress import Progress, error_reason, progress_fragment
 from customers.models import Tier
 from managers.models import ROLE_FOR_TIER, Manager
 from managers.selectors import unassigned_customers_for
@@ -90,8 +92,55 @@ def unassigned(request):
         for c in page.object_list
     ]
     everyone = {m.pk: m for candidates in pools.values() for m in candidates}
-    context = {"page": page, "rows": rows, "running": running, "bulk_candidates": list(everyone.values())}
+    context = {
+        "page": page,
+        "rows": rows,
+        "running": running,
+        "progress": reconcile_progress(running) if running else None,
+        "bulk_candidates": list(everyone.values()),
+    }
     return render(request, "managers/unassigned.html", context)
+
+
+@login_required
+@permission_required("managers.add_assignment", raise_exception=True)
+def reconcile_run_progress(request, pk):
+    """The unassigned page's progress fragment for the assignment run it showed running, polled
+    until that run ends (then it says what the run did)."""
+    return progress_fragment(request, reconcile_progress(get_object_or_404(JobRun, job=RECONCILE_JOB, pk=pk)))
+
+
+def reconcile_progress(run: JobRun) -> Progress:
+    """How far an assignment run has got: candidates examined of those counted as it started
+    (managers.tasks saves them after each chunk), with who was placed so far. A JobRun is recorded
+    as it starts, so it is never queued."""
+    counts = run.counts or {}
+    state = RunState.FAILED if run.error else RunState.DONE if run.finished_at else RunState.RUNNING
+    assigned, followed = counts.get("assigned", 0), counts.get("followed_territory", 0)
+    so_far = _("So far %(assigned)s assigned and %(followed)s given to their territory's manager.") % {
+        "assigned": assigned,
+        "followed": followed,
+    }
+    counted = _("Assigning account managers…")
+    if counts.get("total") is not None:
+        counted += " " + _("%(done)s of %(total)s customers examined.") % {
+            "done": counts.get("examined", 0),
+            "total": counts["total"],
+        }
+    return Progress(
+        state=state,
+        label=RunState(state).label,
+        url=reverse("managers:reconcile-progress", args=[run.pk]),
+        done=counts.get("examined", 0),
+        total=counts.get("total"),
+        counted=f"{counted} {so_far}",
+        result=_(
+            "The assignment run is done: %(assigned)s assigned, %(followed)s given to their territory's "
+            "manager, %(unassigned)s left for the supervisor."
+        )
+        % {"assigned": assigned, "followed": followed, "unassigned": counts.get("unassigned", 0)},
+        error=error_reason(run.error),
+    )
 
 
 def _chosen_manager(request, form) -> Manager:

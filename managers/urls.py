@@ -8,4 +8,9 @@ urlpatterns = [
     path("", views.team, name="team"),
     path("<int:pk>/", views.manager_detail, name="detail"),
     path("unassigned/", unassigned_views.unassigned, name="unassigned"),
+    path(
+        "unassigned/runs/<int:pk>/progress/",
+        unassigned_views.reconcile_run_progress,
+        name="reconcile-progress",
+    ),
 ]

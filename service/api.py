@@ -24,7 +24,7 @@ from crm.common.fields import MAX_ID, ModelSerializer, PrimaryKeyRelatedField, S
 from crm.common.filters import FILTER_BACKENDS
 from crm.common.permissions import ModelPermissions, model_permissions
 from customers.models import Customer, Station
-from service import services, sla
+from service import listing, services, sla
 from service.filters import ServiceRequestFilter
 from service.models import (
     OWNER,
@@ -292,6 +292,12 @@ class ServiceRequestViewSet(
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
 
+    def list(self, request, *args, **kwargs):
+        # the same JSON as the serializer's, written by hand from values() (service/listing.py)
+        found = self.filter_queryset(ServiceRequest.objects.visible_to(request.user))
+        page = self.paginate_queryset(listing.listed(found))
+        return self.get_paginated_response(listing.requests_listed(page, now=timezone.now()))
+
     def _answer(self, request_id: int, code: int = status.HTTP_200_OK) -> Response:
         fresh = requests_for(self.request.user).get(pk=request_id)
         return Response(self.get_serializer(fresh).data, status=code)
@@ -452,15 +458,24 @@ class StationRefField(serializers.Field):
     default_error_messages = {"does_not_exist": gettext_lazy("No station with this id or code.")}
 
     def to_internal_value(self, data):
-        if isinstance(data, int) and not isinstance(data, bool) and 0 < data <= MAX_ID:
-            station = Station.objects.filter(pk=data).first()
-        elif isinstance(data, str) and 0 < len(data) <= 30:
-            station = Station.objects.filter(code=data).first()
-        else:
-            station = None
+        ref = self.reference(data)
+        station = None
+        if isinstance(ref, int):
+            station = Station.objects.filter(pk=ref).first()
+        elif ref is not None:
+            station = Station.objects.filter(code=ref).first()
         if station is None:
             self.fail("does_not_exist")
         return station
+
+    @staticmethod
+    def reference(data) -> int | str | None:
+        """An id or a code of the right shape, else None (no station can have it)."""
+        if isinstance(data, int) and not isinstance(data, bool) and 0 < data <= MAX_ID:
+            return data
+        if isinstance(data, str) and 0 < len(data) <= 30:
+            return data
+        return None
 
     def to_representation(self, value):
         return value.code
@@ -488,7 +503,7 @@ class TicketSerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs):
-        account_no = attrs["account_no"].strip()
+        account_no = self.party_given(attrs)
         if account_no:
             user = self.context["request"].user
             customer = Customer.objects.visible_to(user).filter(account_no=account_no).first()
@@ -497,13 +512,21 @@ class TicketSerializer(serializers.Serializer):
                     {"account_no": [_("No customer with this account number.")]}
                 )
             attrs["customer"] = customer
-        elif attrs["applicant"] is None:
+        return attrs
+
+    @staticmethod
+    def party_given(attrs) -> str:
+        """The account number given (stripped), or an applicant with their station: else 400."""
+        account_no = attrs["account_no"].strip()
+        if account_no:
+            return account_no
+        if attrs["applicant"] is None:
             raise serializers.ValidationError(
                 {"account_no": [_("Give the customer's account number, or an applicant.")]}
             )
-        elif attrs["station"] is None:
+        if attrs["station"] is None:
             raise serializers.ValidationError({"station": [_("Give the applicant's supply station.")]})
-        return attrs
+        return ""
 
 
 class CallCentreTicketView(APIView):

@@ -119,8 +119,12 @@ class Lookups:
         )
 
 
-def requests_bulk_create(plans: list[Plan], *, now: dt.datetime, models=None) -> list[int]:
-    """Write the requests of `plans` with their stages and events; returns their ids, in order."""
+def requests_bulk_create(
+    plans: list[Plan], *, now: dt.datetime, models=None, read_states: bool = True
+) -> list[int]:
+    """Write the requests of `plans` with their stages and events; returns their ids, in order.
+    `read_states` False: the running clocks start `ok`, as service.services.request_open starts
+    them, for the SLA job to move (and tell) when they cross; the 95598 batch intake writes so."""
     if models is None:
         from django.apps import apps as models
     if not plans:
@@ -131,7 +135,7 @@ def requests_bulk_create(plans: list[Plan], *, now: dt.datetime, models=None) ->
     lookups = Lookups(models, plans, now)
     requests, stage_rows, event_rows = [], [], []
     for plan in plans:
-        request, stages, events = _build(plan, lookups, now, request_model, stage_model)
+        request, stages, events = _build(plan, lookups, now, request_model, stage_model, read_states)
         requests.append(request)
         stage_rows.append(stages)
         event_rows.append(events)
@@ -161,7 +165,7 @@ def requests_bulk_create(plans: list[Plan], *, now: dt.datetime, models=None) ->
     return [request.pk for request in requests]
 
 
-def _build(plan: Plan, lookups: Lookups, now: dt.datetime, request_model, stage_model):
+def _build(plan: Plan, lookups: Lookups, now: dt.datetime, request_model, stage_model, read_states=True):
     template = lookups.template(plan)
     calendar, count = lookups.calendar, len(template.stages)
     done = list(plan.stages_done)
@@ -204,7 +208,8 @@ def _build(plan: Plan, lookups: Lookups, now: dt.datetime, request_model, stage_
             stage.status, stage.wait_reason = "waiting_customer", plan.wait_reason
             stage.waiting_since = waiting_since = read_at = plan.waiting_since
             events.append((plan.waiting_since, "waiting", position, plan.wait_reason))
-        stage.sla_state = _state(warn_at=stage.warn_at, due_at=stage.due_at, read_at=read_at)
+        if read_states:
+            stage.sla_state = _state(warn_at=stage.warn_at, due_at=stage.due_at, read_at=read_at)
     clock = deadlines(
         calendar, started_at=plan.received_at, limit=template.total_limit, unit=template.total_unit
     )
@@ -212,9 +217,11 @@ def _build(plan: Plan, lookups: Lookups, now: dt.datetime, request_model, stage_
     done_at = done[-1] if count and len(done) >= count else None
     if done_at is not None:
         sla_state = "breached" if done_at > clock.due_at else "ok"
-    else:
+    elif read_states:
         read_at = plan.cancelled_at or waiting_since or now
         sla_state = _state(warn_at=clock.warn_at, due_at=clock.due_at, read_at=read_at)
+    else:
+        sla_state = "ok"
     if plan.closed_at is not None:
         status = "closed"
         events.append((plan.closed_at, "closed", None, ""))

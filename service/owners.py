@@ -26,11 +26,22 @@ def applicant_tier(*, capacity_kva: Decimal | None, voltage_kv: Decimal | None, 
     ).tier
 
 
-def owner_for_applicant(*, station_id: int, capacity_kva: Decimal | None, voltage_kv: Decimal | None):
-    """The user who owns an applicant's request, or None (the supervisor's list)."""
-    role = ROLE_FOR_TIER[applicant_tier(capacity_kva=capacity_kva, voltage_kv=voltage_kv)]
+def applicant_role(*, capacity_kva: Decimal | None, voltage_kv: Decimal | None, thresholds=None) -> str:
+    """The manager's role the rules give an applicant's future tier."""
+    tier = applicant_tier(capacity_kva=capacity_kva, voltage_kv=voltage_kv, thresholds=thresholds)
+    return ROLE_FOR_TIER[tier]
+
+
+def owner_of_role(*, station_id: int, role: str):
+    """The least-loaded qualified manager of `role` in the station with room (a user), or None."""
     candidates = managers_with_room(station_id=station_id, role=role)
     return candidates[0][0].user if candidates else None
+
+
+def owner_for_applicant(*, station_id: int, capacity_kva: Decimal | None, voltage_kv: Decimal | None):
+    """The user who owns an applicant's request, or None (the supervisor's list)."""
+    role = applicant_role(capacity_kva=capacity_kva, voltage_kv=voltage_kv)
+    return owner_of_role(station_id=station_id, role=role)
 
 
 def owner_for(*, customer=None, station=None, capacity_kva=None, voltage_kv=None):

@@ -6,7 +6,8 @@
 - everyone else sees the requests owned by someone in their scope (themselves and their team), and
   a supervisor also the requests no manager could take in the stations their team serves."""
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When, Window
+from django.utils import timezone
 
 from crm.accounts.roles import DEPARTMENT_STAFF, roles_of
 from crm.common.scopes import scope_for
@@ -55,3 +56,57 @@ def requests_visible_to(queryset, user):
         stations = Manager.objects.filter(user_id__in=scope.user_ids).values("station_id")
         visible |= Q(owner__isnull=True, station_id__in=stations)
     return queryset.filter(visible)
+
+
+# ---------------------------------------------------------------- a manager's home
+def owned_requests_for(*, user, owner_id: int, rows: int, now=None) -> tuple[list, int]:
+    """The open requests `owner_id` carries (in `user`'s scope), breached first, then at warning,
+    then the rest, each group soonest due first, with their SLA state as of now (`sla_now`) and the
+    name of their current stage (`stage_name`): the first `rows` and how many there are, in one
+    query (the count is a window over the same rows)."""
+    from service.models import RequestStage, ServiceRequest, SlaState, StageStatus
+    from service.sla import with_sla_now
+
+    current = RequestStage.objects.filter(
+        request_id=OuterRef("pk"), status__in=[StageStatus.ACTIVE, StageStatus.WAITING_CUSTOMER]
+    ).order_by("position")
+    requests = (
+        with_sla_now(
+            ServiceRequest.objects.visible_to(user).active().filter(owner_id=owner_id),
+            now or timezone.now(),
+        )
+        .annotate(
+            severity=Case(
+                When(sla_now=SlaState.BREACHED, then=Value(0)),
+                When(sla_now=SlaState.WARNING, then=Value(1)),
+                default=Value(2),
+            ),
+            stage_name=Subquery(current.values("name")[:1]),
+            total=Window(Count("id")),
+        )
+        .select_related("customer")
+        .order_by("severity", F("due_at").asc(nulls_last=True), "id")
+    )
+    found = list(requests[:rows])
+    return found, (found[0].total if found else 0)
+
+
+def plain_follow_ups_for(*, user, manager_id: int, rows: int) -> tuple[list, int]:
+    """The open follow-ups of the manager's visit reports that no request carries (those for
+    "other", or on a community's visit: the manager chases them by hand; a follow-up that became a
+    request is on the home with the request's clock), oldest visit first: the first `rows` and how
+    many there are, in one query."""
+    from visits.models import FollowUp
+
+    follow_ups = (
+        FollowUp.objects.visible_to(user)
+        .waiting()
+        .filter(report__task__manager_id=manager_id, service_request__isnull=True)
+        .annotate(total=Window(Count("id")))
+        .select_related(
+            "report__task__customer", "report__task__community", "report__task__transformer_district"
+        )
+        .order_by("report__visited_on", "id")
+    )
+    found = list(follow_ups[:rows])
+    return found, (found[0].total if found else 0)

@@ -119,8 +119,8 @@ def _fresh_broker_connections() -> None:
 def real_worker(transactional_db, tmp_path):
     """A Celery worker thread on the broker the settings name (Redis when REDIS_URL is set, as in
     CI; the filesystem transport otherwise), with tasks sent through it instead of run in-process.
-    Without Redis the filesystem broker gets folders of its own, so no message of another run is
-    consumed."""
+    Without Redis the filesystem broker gets folders of its own, control folder included, so no
+    message or broadcast of another run (or of another xdist worker) is consumed."""
     keys = (
         "task_always_eager",
         "broker_transport_options",
@@ -141,6 +141,7 @@ def real_worker(transactional_db, tmp_path):
             **saved["broker_transport_options"],
             "data_folder_in": str(tmp_path),
             "data_folder_out": str(tmp_path),
+            "control_folder": str(tmp_path / "control"),
         }
     _fresh_broker_connections()
     try:

@@ -3,6 +3,7 @@ to look into (reports are written by the managers' pages and the API, runs by th
 
 from django import forms
 from django.contrib import admin
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
 from visits import generation
@@ -74,5 +75,6 @@ class VisitRunAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Generate visit tasks now"))
     def generate_now(self, request, queryset):
-        generation.visit_run_start(job=VisitRun.Job.GENERATE, by=request.user)
+        run = generation.visit_run_start(job=VisitRun.Job.GENERATE, by=request.user)
         self.message_user(request, _("Visit task generation queued."))
+        return redirect("visits:run", pk=run.pk)  # the run's page shows how far it has got

@@ -74,11 +74,20 @@ def _source_model(target: str):
     return {Target.CUSTOMER: Customer, Target.COMMUNITY: Community}.get(target, TransformerDistrict)
 
 
-def _generate_for(*, policy: VisitPolicy, period: dt.date, day: dt.date, now: dt.datetime, size: int) -> int:
-    model = _source_model(policy.target)
+def _bounds(model) -> tuple[int, int] | None:
+    """The primary-key range a generation walks over a target table (None: the table is empty)."""
     bounds = model.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
-    if bounds["lo"] is None:
-        return 0
+    return None if bounds["lo"] is None else (bounds["lo"], bounds["hi"])
+
+
+def _chunks(bounds: tuple[int, int] | None, size: int) -> range:
+    """The start of each chunk of a range: what a generation step is."""
+    return range(bounds[0], bounds[1] + 1, size) if bounds else range(0)
+
+
+def _generate_for(
+    *, policy: VisitPolicy, period: dt.date, day: dt.date, now: dt.datetime, size: int, bounds, step
+) -> int:
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
     sql = _insert_sql(target=policy.target)
@@ -90,11 +99,11 @@ def _generate_for(*, policy: VisitPolicy, period: dt.date, day: dt.date, now: dt
         policy.target, "transformer_district_id"
     )
     created = 0
-    lo = bounds["lo"]
-    while lo <= bounds["hi"]:
+    for lo in _chunks(bounds, size):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [*head, lo, lo + size, *tail])
-            created += max(cursor.rowcount, 0)
+            made = max(cursor.rowcount, 0)
+            created += made
             # The chunk's new tasks get their planned days in the same transaction (visits.plan).
             tasks_spread(
                 kind=Kind.SCHEDULED,
@@ -105,24 +114,55 @@ def _generate_for(*, policy: VisitPolicy, period: dt.date, day: dt.date, now: dt
                 lo=lo,
                 hi=lo + size,
             )
-        lo += size
+        step(made)  # after the chunk's commit: what it made is there for all to see
     return created
 
 
-def visit_tasks_generate(*, day: dt.date | None = None, size: int | None = None) -> dict[str, int]:
+def visit_tasks_generate(
+    *, day: dt.date | None = None, size: int | None = None, progress=None
+) -> dict[str, int]:
     """Create the scheduled tasks every policy has due on `day` (default today), chunk by chunk.
-    Idempotent: what exists is skipped by the database. Returns the tasks created per tier."""
+    Idempotent: what exists is skipped by the database. Returns the tasks created per tier.
+
+    `progress(done=, total=, created=)` is called before the first chunk and after each one: the
+    steps (one policy, period and primary-key chunk each) done of all the run has, known from the
+    start, and the tasks created so far."""
     day = day or timezone.localdate()
     size = size or chunk_size()
     now = timezone.now()
-    counts: dict[str, int] = {}
-    for policy in VisitPolicy.objects.order_by("tier"):
-        if policy.target == Target.CUSTOMER and policy.tier not in CUSTOMER_TIERS:
-            # Community and transformer-district customers are visited through their territory.
-            continue
-        counts[policy.tier] = sum(
-            _generate_for(policy=policy, period=period, day=day, now=now, size=size)
-            for period in due_periods(policy=policy, day=day)
+    # Community and transformer-district customers are visited through their territory.
+    policies = [
+        p
+        for p in VisitPolicy.objects.order_by("tier")
+        if p.target != Target.CUSTOMER or p.tier in CUSTOMER_TIERS
+    ]
+    bounds = {}
+    for policy in policies:
+        model = _source_model(policy.target)
+        if model not in bounds:
+            bounds[model] = _bounds(model)
+    plan = [(policy, period) for policy in policies for period in due_periods(policy=policy, day=day)]
+    total = sum(len(_chunks(bounds[_source_model(policy.target)], size)) for policy, _period in plan)
+    done = {"steps": 0, "created": 0}
+
+    def step(made: int) -> None:
+        done["steps"] += 1
+        done["created"] += made
+        if progress is not None:
+            progress(done=done["steps"], total=total, created=done["created"])
+
+    if progress is not None:
+        progress(done=0, total=total, created=0)
+    counts: dict[str, int] = {policy.tier: 0 for policy in policies}
+    for policy, period in plan:
+        counts[policy.tier] += _generate_for(
+            policy=policy,
+            period=period,
+            day=day,
+            now=now,
+            size=size,
+            bounds=bounds[_source_model(policy.target)],
+            step=step,
         )
     counts["created"] = sum(counts.values())
     return counts
@@ -232,8 +272,11 @@ def visit_run_execute(*, run_id: int) -> VisitRun:
             return run
         run.status, run.started_at, run.error = VisitRun.State.RUNNING, timezone.now(), ""
         run.save(update_fields=["status", "started_at", "error", "updated_at"])
+    # Generation reports each chunk's commit on the run (its counts while it runs: steps done of all
+    # and tasks so far, replaced by the result at the end); the other jobs are a few statements.
+    extra = {"progress": _progress_saver(run.pk)} if run.job == VisitRun.Job.GENERATE else {}
     try:
-        counts = JOBS[run.job](day=run.day)
+        counts = JOBS[run.job](day=run.day, **extra)
     except Exception as exc:
         VisitRun.objects.filter(pk=run.pk).update(
             status=VisitRun.State.FAILED, finished_at=timezone.now(), error=repr(exc)[:2000]
@@ -244,6 +287,15 @@ def visit_run_execute(*, run_id: int) -> VisitRun:
     )
     run.refresh_from_db()
     return run
+
+
+def _progress_saver(run_id: int):
+    def save(*, done: int, total: int, created: int) -> None:
+        VisitRun.objects.filter(pk=run_id).update(
+            counts={"steps_done": done, "steps_total": total, "created": created}, updated_at=timezone.now()
+        )
+
+    return save
 
 
 def visit_run_now(*, job: str, day: dt.date | None = None) -> VisitRun:

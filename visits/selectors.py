@@ -1,18 +1,40 @@
 """Reads of the visit system that need more than one chained filter: a manager's week, the
-supervisors' completion and follow-up tables, and the forecast error of visit reports."""
+supervisors' completion and follow-up tables, the forecast error of visit reports and a manager's
+home (their day's visits)."""
 
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, prefetch_related_objects
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    F,
+    Min,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+    prefetch_related_objects,
+)
+from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
 
 from crm.common.months import add_months, month_start
 from customers.models import ConsumptionRecord
-from visits.models import Department, FollowUp, Kind, TaskStatus, VisitReport, VisitTask
+from visits.models import (
+    Department,
+    FollowUp,
+    Kind,
+    TaskStatus,
+    VisitReport,
+    VisitTask,
+    _live_status_q,  # the one rule of "overdue as of a day", for a count's filter
+)
 
 
 # ---------------------------------------------------------------- a manager's week
@@ -70,8 +92,19 @@ def visit_history(*, user, customer, limit: int) -> list[VisitTask]:
 
 
 # ---------------------------------------------------------------- supervisors
+class CompletionRate:
+    """Done of due in percent, one decimal; None when nothing was due (every completion figure)."""
+
+    due: int
+    done: int
+
+    @property
+    def rate(self) -> float | None:
+        return round(100 * self.done / self.due, 1) if self.due else None
+
+
 @dataclass
-class CompletionRow:
+class CompletionRow(CompletionRate):
     manager_id: int
     name: str
     month: dt.date
@@ -79,34 +112,120 @@ class CompletionRow:
     done: int
     on_time: int
 
-    @property
-    def rate(self) -> float | None:
-        return round(100 * self.done / self.due, 1) if self.due else None
+
+def _due_between(*, user, since: dt.date, until: dt.date) -> QuerySet[VisitTask]:
+    """Tasks in scope due in [since, until) that count for completion: not cancelled, with a manager."""
+    return (
+        VisitTask.objects.visible_to(user)
+        .filter(due_date__gte=since, due_date__lt=until, manager__isnull=False)
+        .exclude(status=TaskStatus.CANCELLED)
+    )
+
+
+def _completion_counts(among: Q | None = None) -> dict:
+    """Tasks due, done, and done with a report dated by the due date: the three counts of every
+    completion figure (`among` narrows them, for a query that also counts other tasks)."""
+    among = among or Q()
+    return {
+        "due": Count("id", filter=among),
+        "done": Count("id", filter=among & Q(status=TaskStatus.DONE)),
+        "on_time": Count(
+            "id", filter=among & Q(status=TaskStatus.DONE, report__visited_on__lte=F("due_date"))
+        ),
+    }
+
+
+def _as_date(value) -> dt.date:
+    """A TruncMonth value: a date, or a datetime on backends that truncate to one."""
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def completion_by_manager_and_month(*, user, since: dt.date, until: dt.date) -> list[CompletionRow]:
     """Per manager in scope and month of due date: tasks due (not cancelled), done, done on time."""
     rows = (
-        VisitTask.objects.visible_to(user)
-        .filter(due_date__gte=since, due_date__lt=until, manager__isnull=False)
-        .exclude(status=TaskStatus.CANCELLED)
+        _due_between(user=user, since=since, until=until)
         .annotate(month=TruncMonth("due_date"))
         .values("manager_id", "manager__full_name", "manager__username", "month")
-        .annotate(
-            due=Count("id"),
-            done=Count("id", filter=Q(status=TaskStatus.DONE)),
-            on_time=Count("id", filter=Q(status=TaskStatus.DONE, report__visited_on__lte=F("due_date"))),
-        )
+        .annotate(**_completion_counts())
         .order_by("manager__full_name", "manager_id", "month")
     )
     return [
         CompletionRow(
             manager_id=row["manager_id"],
             name=row["manager__full_name"] or row["manager__username"],
-            month=row["month"].date() if isinstance(row["month"], dt.datetime) else row["month"],
+            month=_as_date(row["month"]),
             due=row["due"],
             done=row["done"],
             on_time=row["on_time"],
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class MonthCompletion(CompletionRate):
+    """The tasks of everyone in scope due in a month: how many, done, done on time."""
+
+    month: dt.date
+    due: int
+    done: int
+    on_time: int
+
+
+def completion_by_month(*, user, since: dt.date, until: dt.date) -> list[MonthCompletion]:
+    """Every month from `since` (a first day) up to `until`, oldest first, with the tasks in scope due
+    in it (a month with none reads 0 due): the team's completion chart. One aggregate query."""
+    counted = {
+        _as_date(row["month"]): row
+        for row in _due_between(user=user, since=since, until=until)
+        .annotate(month=TruncMonth("due_date"))
+        .values("month")
+        .annotate(**_completion_counts())
+        .order_by("month")
+    }
+    result, month = [], since
+    while month < until:
+        row = counted.get(month, {})
+        result.append(MonthCompletion(month, row.get("due", 0), row.get("done", 0), row.get("on_time", 0)))
+        month = add_months(month, 1)
+    return result
+
+
+@dataclass
+class ManagerGlance(CompletionRate):
+    """A manager's line on the supervisor's home: this month's tasks due, done and done on time, and
+    the manager's tasks overdue as of now, whatever month they were due in."""
+
+    manager_id: int
+    name: str
+    due: int
+    done: int
+    on_time: int
+    overdue: int
+
+
+def team_glance(*, user, month: dt.date, day: dt.date | None = None) -> list[ManagerGlance]:
+    """One line per manager in scope with a task due in `month` (its first day) or overdue on `day`
+    (today; as of now, whatever the nightly job has written), by name. One aggregate query, however
+    many tasks: the callers sort and cap it (worst completion first, most overdue first)."""
+    day = day or timezone.localdate()
+    in_month = Q(due_date__gte=month, due_date__lt=add_months(month, 1)) & ~Q(status=TaskStatus.CANCELLED)
+    late = _live_status_q(TaskStatus.OVERDUE, day)
+    rows = (
+        VisitTask.objects.visible_to(user)
+        .filter(in_month | late, manager__isnull=False)
+        .values("manager_id", "manager__full_name", "manager__username")
+        .annotate(**_completion_counts(in_month), overdue=Count("id", filter=late))
+        .order_by("manager__full_name", "manager_id")
+    )
+    return [
+        ManagerGlance(
+            manager_id=row["manager_id"],
+            name=row["manager__full_name"] or row["manager__username"],
+            due=row["due"],
+            done=row["done"],
+            on_time=row["on_time"],
+            overdue=row["overdue"],
         )
         for row in rows
     ]
@@ -278,3 +397,54 @@ def consumption_beside_forecast(*, customer, today: dt.date | None = None) -> di
         ),
         "metered": sum(r["kwh"] is not None for r in rows),
     }
+
+
+# ---------------------------------------------------------------- a manager's home
+@dataclass
+class ManagerDay:
+    """The visits on a manager's home: what is due (today or before, live overdue included) with the
+    open care visits first, and the rest of the week's plan; each capped, with its full count."""
+
+    due: list[VisitTask] = field(default_factory=list)
+    due_total: int = 0
+    week: list[VisitTask] = field(default_factory=list)
+    week_total: int = 0
+
+
+def manager_day(*, user, manager_id: int, rows: int, day: dt.date | None = None) -> ManagerDay:
+    """The manager's open visits for the home, in one query whatever their number: group 0, open
+    care visits and those due by `day` (today; overdue as of now, whatever the nightly job wrote),
+    care first, then by due date; group 1, the others planned for a day of this week (Monday to
+    Sunday), by planned day. Each group's first `rows`, numbered and counted by window functions."""
+    day = day or timezone.localdate()
+    monday = day - dt.timedelta(days=day.weekday())
+    now_due = Q(kind=Kind.CARE) | Q(due_date__lte=day) | Q(status=TaskStatus.OVERDUE)
+    planned_this_week = Q(planned_on__gte=monday, planned_on__lte=monday + dt.timedelta(days=6))
+    group = Case(When(now_due, then=Value(0)), default=Value(1))
+    care_first = Case(When(kind=Kind.CARE, then=Value(0)), default=Value(1))
+    # the due group's order is care, due date; the week's is planned day first (constant in group 0)
+    plan_day = Case(When(now_due, then=Value(day)), default=F("planned_on"), output_field=DateField())
+    tasks = (
+        VisitTask.objects.visible_to(user)
+        .for_manager(manager_id)
+        .open()
+        .filter(now_due | planned_this_week)
+        .with_live_status(day)
+        .annotate(
+            group=group,
+            rank=Window(RowNumber(), partition_by=[group], order_by=[plan_day, care_first, "due_date", "id"]),
+            group_total=Window(Count("id"), partition_by=[group]),
+        )
+        .filter(rank__lte=rows)
+        .select_related("customer", "community", "transformer_district")
+        .order_by("group", "rank")
+    )
+    result = ManagerDay()
+    for task in tasks:
+        if task.group == 0:
+            result.due.append(task)
+            result.due_total = task.group_total
+        else:
+            result.week.append(task)
+            result.week_total = task.group_total
+    return result

@@ -18,11 +18,13 @@ from crm.accounts.roles import leads_a_team
 from crm.common.months import add_months, month_start
 from crm.common.scopes import scope_for
 from managers.models import Manager
+from visits.charts import completion_chart
 from visits.forms import FollowUpFormSet, ReportForm, follow_up_rows, parse_month
 from visits.models import TaskStatus, VisitTask
 from visits.reports import visit_report_submit
 from visits.selectors import (
     completion_by_manager_and_month,
+    completion_by_month,
     consumption_beside_forecast,
     follow_ups_waiting,
     follow_ups_waiting_by_department,
@@ -33,6 +35,7 @@ from visits.selectors import (
 )
 
 VIEW = "visits.view_visittask"
+TABLE_MONTHS, CHART_MONTHS = 6, 12  # the team page's completion: by manager, and the team's drawn
 
 
 def _chosen_manager(request) -> tuple[int, list[Manager]]:
@@ -151,14 +154,15 @@ def report(request, pk: int):
 @permission_required(VIEW, raise_exception=True)
 @require_safe
 def team(request):
-    """Supervisors: completion by manager and month (six months), the overdue list, follow-ups
-    waiting on each department, and each manager's forecast error."""
+    """Supervisors: completion by manager and month (six months, the team's below them) and the
+    team's by month over twelve, drawn; the overdue list, follow-ups waiting on each department, and
+    each manager's forecast error."""
     today = timezone.localdate()
-    since = add_months(month_start(today), -5)
-    rows = completion_by_manager_and_month(
-        user=request.user, since=since, until=add_months(month_start(today), 1)
-    )
-    months = [add_months(since, n) for n in range(6)]
+    until = add_months(month_start(today), 1)
+    since = add_months(until, -TABLE_MONTHS)
+    rows = completion_by_manager_and_month(user=request.user, since=since, until=until)
+    by_month = completion_by_month(user=request.user, since=add_months(until, -CHART_MONTHS), until=until)
+    months = [add_months(since, n) for n in range(TABLE_MONTHS)]
     table: dict[int, dict] = {}
     for row in rows:
         entry = table.setdefault(row.manager_id, {"name": row.name, "cells": {}})
@@ -177,7 +181,11 @@ def team(request):
         {
             "months": months,
             "completion": completion,
-            "overdue": overdue_for(user=request.user)[:200],
+            "team_months": by_month[-TABLE_MONTHS:],
+            "chart": completion_chart(by_month),
+            "chart_months": CHART_MONTHS,
+            # one read: the template shows the first 20 and counts the rest
+            "overdue": list(overdue_for(user=request.user)[:200]),
             "departments": follow_ups_waiting_by_department(user=request.user),
             "waiting": follow_ups_waiting(user=request.user)[:200],
             "mape": mape,

@@ -1,5 +1,6 @@
-"""Browser pages for importing files: the upload form (with example files) and a job's page, which
-refreshes itself while the job runs and then lists the rejected rows."""
+"""Browser pages for importing files: the upload form (with example files) and a job's page, whose
+progress (templates/_progress.html, polled at the job's progress URL) moves while the job runs, and
+which then lists the rejected rows."""
 
 import math
 from types import SimpleNamespace
@@ -8,10 +9,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework.throttling import ScopedRateThrottle
 
 from crm.common.paging import paginate
+from crm.common.progress import Progress, progress_fragment
 from customers.imports.errors import ImportFileError
 from customers.imports.examples import example_csv
 from customers.imports.forms import ImportForm
@@ -19,11 +22,9 @@ from customers.imports.jobs import (
     import_create,
     import_jobs_visible_to,
     import_kind_allowed,
-    import_progress,
 )
 from customers.models import ImportJob
 
-REFRESH_SECONDS = 2
 # Uploads from the page are rationed with the API's: the same `imports` rate (REST_FRAMEWORK's
 # DEFAULT_THROTTLE_RATES) and the same counter per user in the cache, so the two doors share one.
 UPLOADS = SimpleNamespace(throttle_scope="imports")
@@ -72,20 +73,55 @@ def _throttled(request, wait: float | None):
     return _start_page(request, ImportForm(), status=429)
 
 
+def import_job_progress(job: ImportJob) -> Progress:
+    """How far the job has got: rows checked of the file's rows (its lines, counted as the file is
+    opened: "about", for blank and title lines count too; exact once every row is checked)."""
+    if job.status == ImportJob.State.REJECTED:
+        result = _("%(rejected)s of %(rows)s rows were rejected, so nothing was written.") % {
+            "rejected": job.rejected_count,
+            "rows": job.total_rows,
+        }
+    else:
+        result = _("%(rows)s rows: %(created)s created, %(updated)s updated, %(rejected)s rejected.") % {
+            "rows": job.total_rows,
+            "created": job.created_count,
+            "updated": job.updated_count,
+            "rejected": job.rejected_count,
+        }
+    return Progress(
+        state=job.status,
+        label=job.get_status_display(),
+        url=reverse("customers:import-progress", args=[job.pk]),
+        done=job.processed_rows,
+        total=job.total_rows or None,
+        counted=(
+            _("%(done)s of about %(total)s rows checked.")
+            % {"done": job.processed_rows, "total": job.total_rows}
+            if job.total_rows
+            else _("Reading the file…")
+        ),
+        result=result,
+        error=job.error,
+        note=_("You may leave this page and come back: the import goes on."),
+    )
+
+
 @login_required
 @permission_required("customers.view_importjob", raise_exception=True)
 def import_detail(request, pk):
     job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
-    running = job.status in (ImportJob.State.QUEUED, ImportJob.State.RUNNING)
+    progress = import_job_progress(job)
     page = paginate(job.rejections.order_by("row_number", "pk"), request)
     return render(
         request,
         "customers/import_detail.html",
-        {
-            "job": job,
-            "running": running,
-            "progress": import_progress(job),
-            "page": page,
-            "refresh_seconds": REFRESH_SECONDS,
-        },
+        {"job": job, "running": progress.live, "progress": progress, "page": page},
     )
+
+
+@login_required
+@permission_required("customers.view_importjob", raise_exception=True)
+def import_detail_progress(request, pk):
+    """The job page's progress fragment, polled while the job is queued or running."""
+    job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
+    return progress_fragment(request, import_job_progress(job))

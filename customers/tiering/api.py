@@ -124,6 +124,7 @@ class ClassificationRunSerializer(serializers.ModelSerializer):
             "finished_at",
             "duration_seconds",
             "examined",
+            "total",  # the active customers it examines, counted as it starts (null while queued)
             "changed",
             "pinned",
             "released",

@@ -117,6 +117,8 @@ def _begin(run_id: int) -> ClassificationRun:
             raise NoPolicyInForce
         run.status, run.started_at, run.policy = State.RUNNING, now, policy
         run.max_pk = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        # One count for the whole run, so its page can say "x of y" from the first chunk on.
+        run.total = Customer.objects.active().filter(pk__lte=run.max_pk).count()
         run.released = Customer.objects.filter(
             tier_pinned=True, tier_pinned_until__lt=timezone.localdate()
         ).update(**NOT_PINNED, updated_at=now)

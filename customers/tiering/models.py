@@ -147,6 +147,9 @@ class ClassificationRun(RunRecord):
     reassignment = models.JSONField(_("reassignment"), default=dict, blank=True)
     max_pk = models.BigIntegerField(_("last customer id to examine"), null=True, blank=True)
     last_pk = models.BigIntegerField(_("customers done up to id"), default=0)
+    # The active customers the run will examine, counted as it starts (None while queued): the "of y"
+    # of its progress, beside `examined`, which each chunk's commit moves on.
+    total = models.PositiveIntegerField(_("customers to examine"), null=True, blank=True)
     chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
 
     class Meta:

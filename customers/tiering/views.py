@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from crm.common.paging import paginate
+from crm.common.progress import Progress, error_reason, progress_fragment
 from customers.models import ClassificationRun, Customer, Tier, TierChange
 from customers.tiering.classification import NoPolicyInForce, classification_run_start
 from customers.tiering.rules import (
@@ -55,6 +56,35 @@ def run_list(request):
     )
 
 
+def classification_progress(run: ClassificationRun) -> Progress:
+    """How far the run has got: customers examined of those active when it started."""
+    return Progress(
+        state=run.status,
+        label=run.get_status_display(),
+        url=reverse("customers:tier-run-progress", args=[run.pk]),
+        done=run.examined,
+        total=run.total,
+        counted=(
+            _("%(done)s of %(total)s customers classified.") % {"done": run.examined, "total": run.total}
+            if run.total is not None
+            else _("%(done)s customers classified so far.") % {"done": run.examined}
+        ),
+        result=_(
+            "%(examined)s customers examined, %(changed)s tiers changed, "
+            "%(pinned)s pinned customers left alone."
+        )
+        % {"examined": run.examined, "changed": run.changed, "pinned": run.pinned},
+        error=error_reason(run.error),
+    )
+
+
+@login_required
+@permission_required("customers.view_classificationrun", raise_exception=True)
+def run_progress(request, pk):
+    """The run page's progress fragment, polled while the run is queued or running."""
+    return progress_fragment(request, classification_progress(get_object_or_404(ClassificationRun, pk=pk)))
+
+
 @login_required
 @permission_required("customers.view_classificationrun", raise_exception=True)
 def run_detail(request, pk):
@@ -71,6 +101,7 @@ def run_detail(request, pk):
         "customers/tier_run_detail.html",
         {
             "run": run,
+            "progress": classification_progress(run),
             "transitions": _transitions(run),
             "page": page,
             "rows": [{"change": c, "why": explain_change(c)} for c in page.object_list],

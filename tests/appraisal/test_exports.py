@@ -79,7 +79,11 @@ def test_print_report_shows_the_manager_scores_per_kind_and_signature_lines(clie
     assert "Supervisor ____" in html
     criterion, _lines, means = response.context["rows"][0]
     assert criterion.code == "plan_completion"
-    assert [str(m) if m is not None else None for m in means] == ["80.00", None, None]
+    assert [(label, str(m) if m is not None else None) for label, m in means] == [
+        ("Supervisor", "80.00"),
+        ("Customer representative", None),
+        ("Collaborating staff", None),
+    ]
 
 
 def test_print_report_is_not_for_a_colleague_on_the_panel(client, world, cycle):

@@ -125,6 +125,10 @@ WELL_FORMED_BUT_REFUSED = {  # positive_data_acceptance also expects 400
     ): "no account_no nor applicant, an account not in scope",
     (
         "POST",
+        "/api/v1/call-centre/tickets/batch/",
+    ): "a ticket with no account_no nor applicant, or an account not in scope (each by its index)",
+    (
+        "POST",
         "/api/v1/work-calendar/",
     ): "a day that changes nothing, a date entered already",
     (

@@ -9,8 +9,9 @@ customer in the job's third chunk. The worker commits the first chunks, then wai
 the third; the test polls the database (with a deadline) until it sees both, then strikes.
 
 The workers use a Redis database of their own (FAULTS_REDIS_URL, default: REDIS_URL's server,
-database 15), emptied before and after, so that the dead worker's unacknowledged message does not
-come back in another test an hour later."""
+database 15; under pytest-xdist 15 less the worker's number, apart from the workers' own databases,
+which count up from REDIS_URL's: crm/settings/test.py), emptied before and after, so that the dead
+worker's unacknowledged message does not come back in another test an hour later."""
 
 import datetime as dt
 import importlib
@@ -53,7 +54,8 @@ def _faults_redis_url() -> str:
     if url:
         return url
     assert settings.REDIS_URL, "the fault tests need Redis: set REDIS_URL (CI does)"
-    return settings.REDIS_URL.rsplit("/", 1)[0] + "/15"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return settings.REDIS_URL.rsplit("/", 1)[0] + f"/{15 - int(worker.removeprefix('gw'))}"
 
 
 def wait_for(condition, what: str):
@@ -172,6 +174,10 @@ def workers(broker, tmp_path):
     try:
         yield pool
     finally:
+        # A test that failed while holding a row lock must not leave it: the database's teardown
+        # (TRUNCATE) would wait on it for ever. Released before the workers stop, so none waits there.
+        for lock in list(RowLock.held):
+            lock.release()
         pool.stop_all()
 
 
@@ -196,14 +202,19 @@ class RowLock:
     """A customer row locked FOR UPDATE by another connection until released: a reclassification
     updating it, or a visit task inserted for it (the foreign key check), waits there."""
 
+    held: list["RowLock"] = []  # not yet released, for the `workers` fixture's teardown
+
     def __init__(self, customer_id: int):
         self.conn = _pg()
         with self.conn.cursor() as cursor:
             cursor.execute("SELECT id FROM customers_customer WHERE id = %s FOR UPDATE", [customer_id])
+        RowLock.held.append(self)
 
     def release(self) -> None:
-        self.conn.rollback()
-        self.conn.close()
+        if self in RowLock.held:
+            RowLock.held.remove(self)
+            self.conn.rollback()
+            self.conn.close()
 
 
 def _blocked_backends() -> list[int]:

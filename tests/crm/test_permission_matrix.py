@@ -255,3 +255,20 @@ def test_schema_and_error_messages_carry_no_data(matrix):
     assert missing.status_code == 404
     assert CANARY not in missing.content.decode()
     assert matrix.customer_b.account_no not in missing.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("manager", 400), ("supervisor", 400), ("administrator", 201), ("integration", 201), ("staff", 403)],
+)
+def test_the_ticket_batch_opens_only_within_the_callers_scope(matrix, role, expected):
+    # given a batch of one ticket for customer B (outside manager A's and the supervisor's scope)
+    client = _client(_roles(matrix)[role])
+    ticket = {"ticket_no": f"PM-{role}", "kind": "meter_fault", "account_no": matrix.customer_b.account_no}
+    # when posted: the integration client and administrators open it, department staff may not post
+    # tickets, and for the others customer B's account is as if absent (400 on account_no)
+    response = client.post("/api/v1/call-centre/tickets/batch/", [ticket], format="json")
+    assert response.status_code == expected, response.content[:300]
+    if expected == 400:
+        assert list(response.json()["errors"][0]["errors"]) == ["account_no"]
+        assert CANARY not in response.content.decode()

@@ -66,6 +66,8 @@ API_NOT_READS = {
     "api/v1/auth/token/": "POST only: signs in",
     "api/v1/consumption/bulk/": "POST only: the bulk upsert (measured by make bench)",
     "api/v1/call-centre/tickets/": "POST only: the 95598 intake (tests/service/test_call_centre.py)",
+    "api/v1/call-centre/tickets/batch/": "POST only: 95598 tickets in batches, a fixed number of queries "
+    "at 7 and 70 tickets (tests/service/test_intake_batch.py)",
     "api/v1/customers/<int:pk>/pin-tier/": "POST only: pins a tier",
     "api/v1/work-calendar/<str:date>/": "one day by its date, DELETE (tests/service/test_calendar_api.py)",
     "api/v1/health/": "no data: the health check",
@@ -377,6 +379,11 @@ def _page_id(route: str, world, grower) -> int | None:
         "customers:pin-tier": world.customer_a.pk,
         "customers:import-detail": lambda: grower.anchors[f"import:{world.admin.pk}"].pk,
         "customers:tier-run": lambda: grower.anchors["customers.ClassificationRun"].pk,
+        "customers:tier-run-progress": lambda: grower.anchors["customers.ClassificationRun"].pk,
+        "customers:import-progress": lambda: grower.anchors[f"import:{world.admin.pk}"].pk,
+        "visits:run": lambda: _first_pk("visits.VisitRun"),
+        "visits:run-progress": lambda: _first_pk("visits.VisitRun"),
+        "managers:reconcile-progress": lambda: _reconcile_run().pk,
         "managers:detail": world.manager_a.pk,
         "training:manager": world.manager_a.pk,
         "visits:report": lambda: grower.anchors["visits.VisitReport"].task_id,
@@ -388,6 +395,24 @@ def _page_id(route: str, world, grower) -> int | None:
         assert model is not None, f"{route}: say which object the page shows in _page_id"
         return model._default_manager.order_by("pk").values_list("pk", flat=True).first()
     return value() if callable(value) else value
+
+
+def _first_pk(label: str) -> int:
+    from django.apps import apps
+
+    return apps.get_model(label).objects.order_by("pk").values_list("pk", flat=True).first()
+
+
+def _reconcile_run():
+    """An assignment run in progress, for the unassigned page's progress fragment (no grower adds one)."""
+    from django.utils import timezone
+
+    from crm.common.models import JobRun
+
+    run, _created = JobRun.objects.get_or_create(
+        job="reconcile_assignments", defaults={"started_at": timezone.now(), "counts": {"total": 9}}
+    )
+    return run
 
 
 def _page_reads(client, world, grower) -> dict[str, tuple[int, int]]:

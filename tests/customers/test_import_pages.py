@@ -78,7 +78,7 @@ def test_refused_file_is_shown_as_a_form_error(world, browser):
     assert not ImportJob.objects.exists()
 
 
-def test_running_job_page_refreshes_itself_and_shows_progress(world, browser):
+def test_running_job_page_shows_progress_polled_in_place(world, browser):
     job = ImportJob.objects.create(
         kind="customers",
         original_name="big.csv",
@@ -88,8 +88,11 @@ def test_running_job_page_refreshes_itself_and_shows_progress(world, browser):
         processed_rows=250,
     )
     body = browser(world.integration).get(reverse("customers:import-detail", args=[job.pk])).content.decode()
-    assert 'http-equiv="refresh"' in body
-    assert '<progress max="100" value="25"' in body
+    # the progress fragment moves in place (crm/static/crm/progress.js), the page no longer reloads
+    assert 'http-equiv="refresh"' not in body
+    assert '<progress max="1000" value="250"' in body
+    assert f'data-progress-url="{reverse("customers:import-progress", args=[job.pk])}"' in body
+    assert "crm/progress" in body
 
 
 def test_rejected_rows_are_paginated_on_the_job_page(world, browser):

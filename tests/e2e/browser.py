@@ -81,3 +81,33 @@ def log_in(page, base: str, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("form.login button[type=submit]")
     page.wait_for_url(f"{base}/")
+
+
+WIDTHS = (390, 1366)  # issue 17's phone and desk
+
+
+def context_at(browser, width: int):
+    """A Chinese context `width` pixels wide: the phone's settings at 390, a desk window otherwise."""
+    if width <= PHONE["viewport"]["width"]:
+        context = browser.new_context(**PHONE)
+    else:
+        context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(15_000)
+    return context
+
+
+def fits(page, width: int) -> bool:
+    """Nothing on the page is wider than the viewport."""
+    return page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@contextlib.contextmanager
+def signed_in(browser, base: str, username: str, width: int):
+    """A page `width` pixels wide, in Chinese, with `username` logged in; its context closed after."""
+    context = context_at(browser, width)
+    try:
+        page = context.new_page()
+        log_in(page, base, username)
+        yield page
+    finally:
+        context.close()

@@ -57,8 +57,10 @@ def test_reconcile_saves_the_counts_so_far_after_each_chunk(world, monkeypatch):
     monkeypatch.setattr("managers.tasks.assignments_reconcile", watched)
     # when the job runs
     reconcile_assignments_task()
-    # then the open record carried the running totals, chunk by chunk
-    assert [c["assigned"] for c in seen] == [2, 4, 5]
+    # then the open record carried the running totals, from before the first chunk on, chunk by chunk,
+    # with the candidates examined of those counted as it started
+    assert [c["assigned"] for c in seen] == [0, 2, 4, 5]
+    assert [(c["examined"], c["total"]) for c in seen] == [(0, 5), (2, 5), (4, 5), (5, 5)]
 
 
 def test_a_full_territory_manager_gets_no_more_customers_and_the_page_says_why(world, client):

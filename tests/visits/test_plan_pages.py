@@ -135,6 +135,27 @@ def test_week_list_puts_each_visit_under_its_day(client, world):
     assert len(response.context["days"]) == 7
 
 
+def test_week_list_shows_six_overdue_visits_and_folds_the_rest(client, world):
+    # given eight of manager A's visits past their due date, still stored as planned
+    late = [
+        VisitTaskFactory(
+            customer=CustomerFactory(tier=Tier.VIP, manager=world.manager_a.user),
+            period=add_months(MONTH, -1),
+            due_date=TODAY - dt.timedelta(days=n + 1),
+        )
+        for n in range(8)
+    ]
+    client.force_login(world.manager_a.user)
+    # when they open the week, then six stand above the week and the other two are folded under a
+    # summary that counts them (a team's hundred would push the week off a phone's screen)
+    html = client.get(reverse("visits:plan-week"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    section = html[html.index('id="overdue"') : html.index("</section>", html.index('id="overdue"'))]
+    shown, folded = section.split('<details class="plan-more">')
+    assert sum(f'data-task="{t.pk}"' in shown for t in late) == 6
+    assert sum(f'data-task="{t.pk}"' in folded for t in late) == 2
+    assert "另有 2 项逾期走访" in folded
+
+
 def test_week_list_with_a_bad_week_shows_this_week(client, world):
     client.force_login(world.manager_a.user)
 
