@@ -65,7 +65,9 @@ def _link(page: _Page, name: str, pk: int) -> str:
 def review_table_rows(rows: list[ReviewRow], *, request, metrics, kinds) -> SafeString:
     """The <tr> of each row of the review, in order."""
     page = _page(request, metrics, kinds)
-    return SafeString("".join(_row(page, row) for row in rows))
+    # every value in the rows went through html.escape (tests/appraisal/test_review_filters.py
+    # test_names_are_escaped_in_the_rows writes markup into a name)
+    return SafeString("".join(_row(page, row) for row in rows))  # nosec B703
 
 
 def _row(page: _Page, row: ReviewRow) -> str:

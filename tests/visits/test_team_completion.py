@@ -101,3 +101,19 @@ def test_team_page_shows_completion_as_a_table_with_the_teams_row_and_the_chart(
     assert 'class="stack"' not in table  # a table on a phone too, not a run of label: value pairs
     assert str(response.context["chart"]) in html
     assert len(response.context["team_months"]) == 6
+
+
+def test_team_page_lists_twenty_overdue_visits_and_links_the_rest_to_the_plan(client, world):
+    # given 23 visits past their due date in the supervisor's team
+    for day in range(1, 24):
+        _task(world, due=dt.date(2026, 1, day), status=TaskStatus.OVERDUE)
+    client.force_login(world.supervisor)
+
+    # when the supervisor opens the team page
+    response = client.get(reverse("visits:team"))
+
+    # then the overdue table holds 20 rows and the other 3 are one link to the plan's overdue list
+    html = response.content.decode()
+    section = html[html.index('id="overdue"') : html.index('id="follow-ups"')]
+    assert section.count("<tr><td") == 20
+    assert f'href="{reverse("visits:plan-week")}#overdue">另有 3 项逾期走访</a>' in section
