@@ -12,7 +12,7 @@ LOCK := requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(LOCK) pyproject.toml | sha1sum | cut -c1-12)
 PORT ?= 8000
 
-.PHONY: install lock run test lint format migrations-check check-deploy messages seed bench bench-reclassify bench-visits bench-sla bench-service clean
+.PHONY: install lock run test lint format migrations-check check-deploy messages seed bench bench-reclassify bench-visits bench-sla bench-service bench-webhooks bench-forecasts clean
 
 # --no-deps for the project itself: every dependency comes from the lock, none from the ranges.
 $(STAMP): $(LOCK) pyproject.toml
@@ -107,6 +107,19 @@ BENCH_SERVICE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench_servi
 bench-service: install
 	DATABASE_URL=$(BENCH_SERVICE_DATABASE_URL) $(BIN)/python bench/service.py $(BENCH_SERVICE_ARGS)
 
+## bench-webhooks: a reclassification changing 30,000 tiers (its events in one statement per chunk),
+## their fan-out to one endpoint, and delivery to a receiver on 127.0.0.1, on PostgreSQL
+BENCH_WEBHOOKS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench_webhooks
+bench-webhooks: install
+	DATABASE_URL=$(BENCH_WEBHOOKS_DATABASE_URL) $(BIN)/python bench/webhooks.py $(BENCH_WEBHOOKS_ARGS)
+
+## bench-forecasts: the statistical baseline job (seasonal naive for all, a fitted model for VIP and key
+## accounts) against the same work done in one statement and one frame, 1,000,000 customers x 24 months
+BENCH_FORECASTS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench_forecasts
+BENCH_FORECASTS_ARGS ?= --customers 1000000
+bench-forecasts: install
+	DATABASE_URL=$(BENCH_FORECASTS_DATABASE_URL) $(BIN)/python bench/forecasts.py $(BENCH_FORECASTS_ARGS)
+
 ## bench: every page and endpoint at 1,000,000 customers, each against a floor measured in the same run
 ## (list API under load from a second process, pages, consumption import, reclassification, visit
 ## generation); one table, JSON in bench/results/. BENCH_ARGS="--customers 20000" for a quick one,
@@ -115,6 +128,8 @@ bench: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/run.py $(BENCH_ARGS)
 	DATABASE_URL=$(BENCH_SLA_DATABASE_URL) $(BIN)/python bench/sla.py $(BENCH_SLA_ARGS)
 	DATABASE_URL=$(BENCH_SERVICE_DATABASE_URL) $(BIN)/python bench/service.py $(BENCH_SERVICE_ARGS)
+	DATABASE_URL=$(BENCH_WEBHOOKS_DATABASE_URL) $(BIN)/python bench/webhooks.py $(BENCH_WEBHOOKS_ARGS)
+	DATABASE_URL=$(BENCH_FORECASTS_DATABASE_URL) $(BIN)/python bench/forecasts.py $(BENCH_FORECASTS_ARGS)
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache

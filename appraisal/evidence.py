@@ -22,7 +22,9 @@ What each number counts:
   year, and the sum of their contracted capacity;
 - forecast error (MAPE): the forecasts the manager made in the year before, whose 12 months end in
   this year, against the metered consumption (the rule of visits.selectors.forecast_errors); a
-  forecast whose months are not all metered yet is left out;
+  forecast whose months are not all metered yet is left out; beside it the same forecasts against
+  the statistical baseline current at each visit (forecasts.scoring): the value the manager added
+  (the baseline's MAPE minus theirs, in points), the baseline's MAPE and the share they beat;
 - follow-ups: actions raised by the manager's reports dated in the year, and how many are closed;
 - service requests (与各专业协作): the manager's requests (they own) closed in the year, and how
   many had every stage done on time (no stage done after its due instant nor marked breached): the
@@ -45,6 +47,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from appraisal.models import Appraisal, AppraisalCycle, AppraisalStatus
+from forecasts.scoring import score_reports
 from managers.models import Assignment
 from service.models import Callback, RequestStage, RequestStatus, ServiceRequest, SlaState
 from training.selectors import training_hours
@@ -72,6 +75,10 @@ METRICS = [
     Metric("reports_complete_share", _("Reports with needs and forecast"), "%", 1),
     Metric("forecast_mape", _("Forecast error (MAPE)"), "%", 1),
     Metric("forecasts_checked", _("Forecasts checked against metering"), "", 0),
+    # against the statistical baseline current at each visit (forecasts.scoring)
+    Metric("forecast_fva_pp", _("Forecast value added over the baseline"), _("points"), 1),
+    Metric("baseline_mape", _("Baseline's error on the same forecasts (MAPE)"), "%", 1),
+    Metric("forecasts_beat_share", _("Forecasts closer than the baseline"), "%", 1),
     Metric("follow_ups_raised", _("Follow-up actions raised"), "", 0),
     Metric("follow_ups_closed", _("Follow-up actions closed"), "", 0),
     Metric("follow_ups_closed_share", _("Share of follow-ups closed"), "%", 1),
@@ -100,7 +107,14 @@ EVIDENCE_FOR_CRITERION = {
         "ad_hoc_satisfaction_mean",
     ],
     "market_expansion": ["customers_gained", "capacity_gained_kva"],
-    "info_feedback": ["reports_complete_share", "forecast_mape", "forecasts_checked"],
+    "info_feedback": [
+        "reports_complete_share",
+        "forecast_mape",
+        "forecasts_checked",
+        "forecast_fva_pp",
+        "baseline_mape",
+        "forecasts_beat_share",
+    ],
     "collaboration": [
         "requests_on_time_share",
         "requests_on_time",
@@ -290,6 +304,23 @@ def _forecasts(ids, year: int) -> dict[int, dict]:
     }
 
 
+def _value_added(ids, year: int) -> dict[int, dict]:
+    """The same forecasts as _forecasts (made in `year - 1`, not ad hoc) scored against the baseline
+    current at each visit (forecasts.scoring): forecast value added, the baseline's MAPE on those
+    forecasts and the share the manager beat. Three queries."""
+    reports = VisitReport.objects.filter(task__manager_id__in=ids, visited_on__year=year - 1)
+    reports = reports.exclude(REPORT_AD_HOC)
+    return {
+        score.key: {
+            "forecast_fva_pp": score.fva_pp,
+            "baseline_mape": score.baseline_mape,
+            "forecasts_beat_share": score.beat_share,
+        }
+        for score in score_reports(reports, group_by="manager", labelled=False).groups
+        if score.scored
+    }
+
+
 def evidence_for(*, manager_ids, year: int, today: dt.date | None = None) -> dict[int, dict]:
     """{manager id: {metric key: JSON number or None, "as_of": "YYYY-MM-DD"}} for the year, counted
     up to `today` when the year is not over."""
@@ -304,6 +335,7 @@ def evidence_for(*, manager_ids, year: int, today: dt.date | None = None) -> dic
         _callbacks(ids, start, end),
         _gains(ids, year),
         _forecasts(ids, year),
+        _value_added(ids, year),
         {
             manager_id: {"training_hours": sum(hours.values(), Decimal(0))}
             for manager_id, hours in training_hours(manager_ids=ids, year=year).items()

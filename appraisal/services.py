@@ -31,6 +31,7 @@ from appraisal.models import (
 from appraisal.results import appraisal_recompute
 from crm.accounts.roles import ADMINISTRATOR, roles_of
 from crm.common.errors import Conflict
+from crm.common.outbox import api_link, outbox_record
 from crm.common.scopes import scope_for
 from managers.models import Manager
 
@@ -494,6 +495,17 @@ def _finalize(appraisal: Appraisal, *, by, now) -> None:
     appraisal.status = AppraisalStatus.FINALIZED
     appraisal.finalized_at, appraisal.finalized_by = now, by
     _save(appraisal, by=by, fields=["status", "finalized_at", "finalized_by", "updated_at"])
+    outbox_record(
+        "appraisal.finalized",
+        {
+            "appraisal": appraisal.pk,
+            "cycle": appraisal.cycle_id,
+            "manager": appraisal.manager_id,
+            "score": str(appraisal.score),
+            "link": api_link("appraisals", appraisal.pk),
+        },
+        at=now,
+    )
 
 
 @transaction.atomic

@@ -61,7 +61,11 @@ def _after_classification(run_id: int) -> list:
     ]
     trigger = ClassificationRun.objects.filter(pk=run_id).values_list("trigger", flat=True).first()
     if trigger == ClassificationRun.Trigger.CONSUMPTION:
+        from forecasts.tasks import baselines_after_consumption_task
+
         steps.append(detect_care_visits_task.si())
+        # the month just landed is the last of the history every customer's baseline starts from
+        steps.append(baselines_after_consumption_task.si())
     return steps
 
 
@@ -187,6 +191,7 @@ register_run_kind(
     )
 )
 register_run_kind(RunKind("imports", "customers.ImportJob", "customers.imports.tasks.import_run_task"))
+register_run_kind(RunKind("baselines", "forecasts.BaselineRun", "forecasts.tasks.compute_baselines_task"))
 register_run_kind(
     RunKind(
         "visits",

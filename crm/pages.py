@@ -19,9 +19,11 @@ from crm.common.templatetags.crm_format import grouped_number
 from customers.charts import consumption_chart
 from customers.imports.jobs import import_jobs_visible_to
 from customers.models import ClassificationRun, ImportJob
+from forecasts.parts import customer_forecast, forecast_beside_baseline, manager_scores, team_scores
 from managers.selectors import assignment_history, home_summary, portfolio_changes, portfolio_consumption
 from managers.services import RECONCILE_JOB
 from managers.unassigned_views import RUNNING_AT_MOST
+from notices.selectors import home_tasks_for, outages_for_customer
 from service.calendar import next_year_warning
 from service.models import ServiceRequest
 from service.people import staff_home
@@ -40,10 +42,11 @@ CHANGE_DAYS = 30
 CHART_MONTHS = 24
 
 
-def customer_detail(*, request, customer) -> dict:
+def customer_detail(*, request, customer, records=()) -> dict:
     """The customer page's visits (templates/visits/_history.html), who served the customer
-    (templates/managers/_assignment_history.html) and its service requests: four queries. The view
-    has checked that the user may see the customer."""
+    (templates/managers/_assignment_history.html), its service requests and its forecast beside the
+    metered `records` the page read (templates/forecasts/_customer_forecast.html): five queries.
+    The view has checked that the user may see the customer."""
     assignments = list(assignment_history(customer=customer)[: ASSIGNMENT_ROWS + 1])
     visits = visit_history(user=request.user, customer=customer, limit=VISIT_ROWS)
     requests = service_requests_part(request=request, customer=customer)
@@ -56,7 +59,25 @@ def customer_detail(*, request, customer) -> dict:
             "truncated": len(assignments) > ASSIGNMENT_ROWS,
         },
         "service_requests": requests,
+        **customer_forecast(customer=customer, records=records),
+        # published outage notices covering the customer, current or upcoming: one query
+        "upcoming_outages": list(outages_for_customer(customer_id=customer.pk)[:REQUEST_ROWS]),
     }
+
+
+def manager_detail(*, request, manager) -> dict:
+    """A manager's page: their forecast scores (forecasts.parts.manager_scores)."""
+    return manager_scores(request=request, manager=manager)
+
+
+def visit_reported(*, task, forecast) -> dict:
+    """A visit report just saved: its forecast beside the baseline (forecasts.parts.visit_reported)."""
+    return forecast_beside_baseline(task=task, forecast=forecast)
+
+
+def visits_team(*, request) -> dict:
+    """The supervisor's team page: the team's forecast scores (forecasts.parts.team_scores)."""
+    return team_scores(request=request)
 
 
 def follow_up_requests(*, request, tasks: list, requests: list) -> list:
@@ -103,6 +124,7 @@ def home(*, request) -> dict:
     if request.user.has_perm("service.add_calendarday"):  # those who load the work calendar
         parts["calendar_warning"] = next_year_warning(timezone.localdate())
     parts.update(manager_today(request=request, summary=parts.get("summary")))
+    parts.update(outage_calls(request=request, summary=parts.get("summary")))
     parts.update(team_at_a_glance(request=request, summary=parts.get("summary")))
     parts.update(runs_and_imports(request=request, summary=parts.get("summary")))
     return parts
@@ -141,6 +163,26 @@ def manager_today(*, request, summary) -> dict:
             "chart": consumption_chart(months),
             "chart_months": months,
             "chart_span": CHART_MONTHS,
+        }
+    }
+
+
+def outage_calls(*, request, summary) -> dict:
+    """For a manager whose summary is their own portfolio: the outage notices to call their
+    important customers about, with one-tap acknowledgement, and the unreachable customers whose
+    contact is to fix (templates/notices/_home_calls.html). One query, each list capped at
+    HOME_ROWS with its full count."""
+    if summary is None or summary.kind != "mine" or not request.user.has_perm("notices.change_delivery"):
+        return {}
+    calls, calls_total, fixes, fixes_total = home_tasks_for(
+        user=request.user, manager_id=request.user.pk, rows=HOME_ROWS
+    )
+    return {
+        "outage_calls": {
+            "calls": calls,
+            "calls_total": calls_total,
+            "fixes": fixes,
+            "fixes_total": fixes_total,
         }
     }
 

@@ -66,7 +66,7 @@ def customer_detail(request, pk):
             "tier_history": tier_history(customer=customer, user=request.user),
             "audit_trail": audit_section(customer),
             # The visits and the assignment history, which the apps above customers hold.
-            **pages.parts("customer_detail", request=request, customer=customer),
+            **pages.parts("customer_detail", request=request, customer=customer, records=records),
         },
     )
 

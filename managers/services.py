@@ -5,16 +5,19 @@ the manager the rules of domain.md choose."""
 import logging
 from collections import defaultdict
 
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.accounts.roles import leads_a_team
+from crm.accounts.roles import ACCOUNT_MANAGER, leads_a_team
 from crm.common import hooks
 from crm.common.audit import history_record
+from crm.common.chunks import chunk_transaction
 from crm.common.errors import Conflict
+from crm.common.outbox import api_link, link_sql, outbox_insert_select, outbox_record
 from crm.common.scopes import scope_for
 from customers.models import Community, Customer, Status, Tier, TransformerDistrict
 from managers.models import ROLE_FOR_TIER, Assignment, Manager, Role
@@ -33,7 +36,8 @@ def manager_save(*, manager: Manager | None, by, user=None, name=None, superviso
     unknown = set(data) - set(MANAGER_FIELDS)
     if unknown:
         raise TypeError(f"unknown manager fields: {sorted(unknown)}")
-    if manager is None:
+    creating = manager is None
+    if creating:
         if Manager.objects.filter(pk=user.pk).exists():
             raise ValidationError({"user": [_("This user already has a manager profile.")]})
         manager = Manager(user=user)
@@ -53,8 +57,20 @@ def manager_save(*, manager: Manager | None, by, user=None, name=None, superviso
     manager.full_clean(exclude=["user"])
     manager._history_user = by
     manager.save()
+    if creating:
+        _give_manager_role(user)
     hooks.after_commit("manager_changed", manager_id=manager.pk)
     return manager
+
+
+def _give_manager_role(user) -> None:
+    """A manager profile's user holds the account manager role (integration.md): one made over the
+    API would otherwise get 403 on their own customers until someone added the group by hand."""
+    group, _created = Group.objects.get_or_create(name=ACCOUNT_MANAGER)
+    user.groups.add(group)  # a no-op when they hold it already
+    caches = ("_crm_roles", "_crm_team", "_crm_scope", "_perm_cache", "_user_perm_cache", "_group_perm_cache")
+    for cache in caches:  # the access just changed (crm.accounts.backends.load_access)
+        user.__dict__.pop(cache, None)
 
 
 def _inside_team(*, by, user_id: int | None) -> bool:
@@ -216,6 +232,17 @@ def assignment_move(
     assignment = Assignment.objects.create(
         customer=locked, manager_id=manager.user_id if manager else None, started_at=now, reason=reason, by=by
     )
+    outbox_record(
+        "customer.manager_changed",
+        {
+            "customer": locked.pk,
+            "old_manager": locked.manager_id,
+            "new_manager": assignment.manager_id,
+            "reason": reason,
+            "link": api_link("customers", locked.pk),
+        },
+        at=now,
+    )
     Customer.objects.filter(pk=locked.pk).update(manager_id=assignment.manager_id, updated_at=now)
     customer.manager_id = locked.manager_id = assignment.manager_id
     history_record(locked, by=by, reason=reason)
@@ -324,7 +351,7 @@ def _reconcile_candidates():
     return Customer.objects.active().filter(Q(manager__isnull=True) | follows)
 
 
-@transaction.atomic
+@chunk_transaction()
 def _reconcile_chunk(*, after: int, size: int, pool, territory_managers, by) -> tuple[int | None, dict, int]:
     """One chunk of the reconcile: the next `size` candidates after primary key `after`. Returns the
     last primary key read (None: nothing was left), the chunk's counts and the candidates it read."""
@@ -430,7 +457,30 @@ def assignments_apply(*, moves: dict[tuple[int | None, str], list[int]], by=None
                 for cid in customer_ids
             ]
         )
+        # the events in one statement per move, read before the update (it holds the old managers)
+        marks = ", ".join(f"%(c{i})s" for i in range(len(customer_ids)))
+        outbox_insert_select(
+            event_type="customer.manager_changed",
+            fields=MANAGER_EVENT_FIELDS,
+            from_sql=f"customers_customer c WHERE c.id IN ({marks})",
+            params={
+                **{f"c{i}": cid for i, cid in enumerate(customer_ids)},
+                "new_manager": manager_id,
+                "reason": str(reason),
+            },
+            at=now,
+        )
         Customer.objects.filter(pk__in=customer_ids).update(manager_id=manager_id, updated_at=now)
+
+
+# the payload of `customer.manager_changed` over a customers_customer row `c` (as assignment_move's)
+MANAGER_EVENT_FIELDS = {
+    "customer": "c.id",
+    "old_manager": "c.manager_id",
+    "new_manager": "%(new_manager)s",
+    "reason": "%(reason)s",
+    "link": link_sql("customers", "c.id"),
+}
 
 
 def valid_territory_managers() -> dict[str, set[int]]:

@@ -3,13 +3,16 @@ from django.db import InterfaceError, OperationalError
 
 from crm.common.models import JobRun
 from crm.common.runs import recorded_run
+from crm.common.scheduling import ScheduledTask
 from managers.reassignment import customers_reassign, reassign_after_run
 from managers.services import RECONCILE_JOB, assignments_reconcile
 
 TRANSIENT = (ConnectionError, OperationalError, InterfaceError)
 
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+# Hourly from beat (once per slot: ScheduledTask), and the last step of a classification's chain. A
+# chunk that waited out its lock timeout (crm.common.chunks) is a transient error: retried.
+@shared_task(base=ScheduledTask, acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
 def reconcile_assignments_task() -> dict[str, int]:
     """Give customers the manager the rules choose (idempotent: a second run moves nobody); each run
     leaves one record with its counts (each move is an Assignment with its reason)."""

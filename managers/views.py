@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from crm.accounts.roles import leads_a_team
+from crm.common import pages
 from crm.common.paging import paginate
 from customers.models import Customer, Tier
 from customers.views import list_columns
@@ -55,5 +56,7 @@ def manager_detail(request, pk):
             "active_total": active_total,
             "page": page,
             "can_filter_by_manager": leads_a_team(request.user),
+            # the manager's forecast scores, which forecasts (above managers) holds
+            **pages.parts("manager_detail", request=request, manager=manager),
         },
     )

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.common.outbox import api_link, outbox_record_many
 from customers.models import Customer, Station
 from customers.tiering.rules import thresholds_in_force
 from service import clock
@@ -134,6 +135,15 @@ def _open(tickets: list[Ticket | None], by, errors: list[dict], now: dt.datetime
         raise BatchRefused(sorted(errors, key=lambda error: error["index"]))
     with transaction.atomic():
         ids = requests_bulk_create(list(plans.values()), now=now, read_states=False)
+        made_ids = dict(zip(plans, ids, strict=True))
+        outbox_record_many(
+            "service_request.created",
+            [
+                {"service_request": pk, "external_no": number, "link": api_link("service-requests", pk)}
+                for number, pk in made_ids.items()
+            ],
+            at=now,
+        )
     made = dict(zip(plans, ids, strict=True))
     return [
         Taken(

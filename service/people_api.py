@@ -12,14 +12,13 @@ from django_filters import ChoiceFilter
 from rest_framework import serializers, viewsets
 from rest_framework.relations import PKOnlyObject
 
-from crm.common.fields import ModelSerializer, PrimaryKeyRelatedField
+from crm.common.fields import ID_PATTERN, ModelSerializer, PrimaryKeyRelatedField
 from crm.common.filters import FILTER_BACKENDS, FilterSet, IdFilter
 from customers.models import Branch
 from service.models import Department, DepartmentKind
 from service.people import ROLES, department_delete, department_save, user_delete, user_save
 
 User = get_user_model()
-ID = r"[0-9]{1,18}"  # longer numbers cannot be ids
 
 
 # ---------------------------------------------------------------- departments
@@ -48,7 +47,7 @@ class DepartmentViewSet(viewsets.ModelViewSet):
     filterset_fields = ["kind", "branch"]
     search_fields = ["code", "name"]
     ordering_fields = ["code", "name", "kind"]
-    lookup_value_regex = ID
+    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
         return Department.objects.order_by("code")
@@ -166,7 +165,7 @@ class UserViewSet(viewsets.ModelViewSet):
     filterset_class = UserFilter
     search_fields = ["username", "full_name", "phone", "email"]
     ordering_fields = ["username", "full_name", "date_joined", "last_login"]
-    lookup_value_regex = ID
+    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
         return users_for_api()

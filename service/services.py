@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from crm.accounts.roles import INTEGRATION_CLIENT, roles_of
 from crm.common.errors import Conflict
+from crm.common.outbox import api_link, outbox_record
 from service import clock
 from service.bulk import request_number
 from service.lifecycle import (
@@ -263,7 +264,26 @@ def _create(*, template, applicant, station, received_at, owner, by, **fields) -
             event(request, StageEvent.Action.STARTED, at=received_at, by=by, stage=first),
         ]
     )
+    _record("service_request.created", request, stage=first.code)
     return request
+
+
+def _record(event_type: str, request: ServiceRequest, **extra) -> None:
+    """The request's event for the other systems, in the change's transaction (thin: the API link
+    reads the rest)."""
+    outbox_record(
+        event_type,
+        {
+            "service_request": request.pk,
+            "number": request.number,
+            "kind": request.kind,
+            "status": request.status,
+            "customer": request.customer_id,
+            "external_no": request.external_no,
+            **extra,
+            "link": api_link("service-requests", request.pk),
+        },
+    )
 
 
 # ---------------------------------------------------------------- stages
@@ -313,6 +333,13 @@ def stage_advance(
         stop_clock(locked, now)
     locked.save()
     StageEvent.objects.bulk_create(events)
+    _record(
+        "service_request.stage_changed",
+        locked,
+        stage=stage.code,
+        stage_status=stage.status,
+        next_stage=following.code if following is not None else None,
+    )
     sync(request, locked)
     return stage
 
@@ -412,6 +439,7 @@ def request_close(*, request: ServiceRequest, by, at: dt.datetime | None = None)
     locked.save()
     _close_follow_up(locked)
     event(locked, StageEvent.Action.CLOSED, at=now, by=by).save()
+    _record("service_request.closed", locked)
     sync(request, locked)
     return request
 
@@ -460,6 +488,7 @@ def request_cancel(
     locked.waiting_since = None
     locked.save()
     event(locked, StageEvent.Action.CANCELLED, at=now, by=by, stage=stage, note=reason).save()
+    _record("service_request.closed", locked)  # status `cancelled` says how it ended
     sync(request, locked)
     return request
 

@@ -14,12 +14,13 @@ moment the customer made it wait while it waits (its clock is paused; resuming m
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from crm.common.chunks import chunk_transaction
 from crm.common.scopes import scope_for
 from service.clock import DAY_MINUTES, Calendar, counted
 from service.models import (
@@ -395,7 +396,7 @@ def sla_states_refresh(*, now: dt.datetime | None = None, size: int = CHUNK) -> 
         key = f"{crossing.model._meta.model_name}_{crossing.to}"
         counts[key] = 0
         while True:
-            with transaction.atomic():
+            with chunk_transaction():
                 ids = _move_chunk(crossing, now, size)
                 if ids:
                     alert_ids += alerts_create(model=crossing.model, ids=ids, state=crossing.to)

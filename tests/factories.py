@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from crm.accounts import roles
 from crm.accounts.models import User
@@ -323,3 +324,89 @@ class StaffProfileFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory, role=roles.DEPARTMENT_STAFF)
     department = factory.SubFactory(DepartmentFactory)
+
+
+# ---------------------------------------------------------------- outage notices and the committee
+class FeederFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "notices.Feeder"
+
+    code = factory.Sequence(lambda n: f"FD{n:04d}")
+    name = factory.Sequence(lambda n: f"10kV城关{n}线")
+    station = factory.SubFactory(StationFactory)
+    substation = "城关110kV变电站"
+
+
+class FeederDistrictFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "notices.FeederDistrict"
+
+    feeder = factory.SubFactory(FeederFactory)
+    transformer_district = factory.SubFactory(
+        TransformerDistrictFactory, station=factory.SelfAttribute("..feeder.station")
+    )
+
+
+class OutageNoticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "notices.OutageNotice"
+
+    branch = factory.SubFactory(BranchFactory)
+    kind = "planned"
+    starts_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=10))
+    ends_at = factory.LazyAttribute(lambda n: n.starts_at + dt.timedelta(hours=8))
+    reason = "线路检修"
+
+
+class CommitteeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "notices.Committee"
+
+    branch = factory.SubFactory(BranchFactory)
+    name = factory.Sequence(lambda n: f"客户关系委员会{n}")
+
+
+class MeetingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "notices.Meeting"
+
+    committee = factory.SubFactory(CommitteeFactory)
+    held_on = dt.date(2026, 11, 20)
+    place = "公司三楼会议室"
+
+
+# ---------------------------------------------------------------- forecasts and webhooks
+class BaselineRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "forecasts.BaselineRun"
+
+    made_for = dt.date(2026, 10, 1)
+    trigger = "schedule"
+    status = "done"
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "integrations.WebhookEndpoint"
+
+    url = factory.Sequence(lambda n: f"https://erp.example.cn/hooks/{n}")
+    events = ["customer.tier_changed"]
+    secret = factory.Sequence(lambda n: f"whsec_{n:032d}")
+
+
+class OutboxEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "common.OutboxEvent"
+
+    event_type = "customer.tier_changed"
+    payload = factory.LazyFunction(dict)
+    occurred_at = factory.LazyFunction(timezone.now)
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "integrations.WebhookDelivery"
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    event = factory.SubFactory(OutboxEventFactory)
+    event_type = factory.SelfAttribute("event.event_type")

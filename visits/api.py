@@ -4,6 +4,7 @@ in visits.services, visits.reports and visits.generation, the scope in VisitTask
 
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as df
 from drf_spectacular.utils import extend_schema
@@ -22,6 +23,7 @@ from visits.models import (
     FollowUp,
     FollowUpStatus,
     TaskStatus,
+    VisitPhoto,
     VisitPolicy,
     VisitReport,
     VisitRun,
@@ -184,8 +186,35 @@ class FollowUpSerializer(ModelSerializer):
         fields = ["id", "department", "action", "status", "closed_on"]
 
 
+class CheckinSerializer(serializers.Serializer):
+    lat = serializers.FloatField(min_value=-90, max_value=90)
+    lon = serializers.FloatField(min_value=-180, max_value=180)
+    accuracy_m = serializers.FloatField(min_value=0, help_text="the phone's accuracy radius, metres")
+    at = serializers.DateTimeField(help_text="when the phone took the position")
+
+
+class ReportPhotoSerializer(ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VisitPhoto
+        fields = ["id", "url", "content_type", "size", "width", "height", "created_at"]
+        read_only_fields = fields
+
+    def get_url(self, photo) -> str:
+        # the address of the view that checks the reader's scope, never the storage's own
+        return reverse("visit-report-photo-file", kwargs={"pk": photo.report_id, "photo_id": photo.pk})
+
+
 class VisitReportSerializer(ModelSerializer):
     follow_ups = FollowUpSerializer(many=True, required=False)
+    client_id = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="an id made on the phone: sent again, it answers 200 with the report already made",
+    )
+    checkin = CheckinSerializer(required=False, allow_null=True, help_text="optional check-in position")
+    photos = ReportPhotoSerializer(many=True, read_only=True)
     satisfaction = serializers.IntegerField(min_value=1, max_value=5)
     forecast_kwh_12m = serializers.DecimalField(
         max_digits=16, decimal_places=2, min_value=0, required=False, allow_null=True
@@ -204,10 +233,27 @@ class VisitReportSerializer(ModelSerializer):
             "follow_ups",
             "satisfaction",
             "forecast_kwh_12m",
+            "client_id",
+            "checkin",
+            "photos",
             "by",
             "created_at",
         ]
         read_only_fields = ["task", "by", "created_at"]
+
+    def to_representation(self, report):
+        data = super().to_representation(report)
+        data["checkin"] = (
+            {
+                "lat": float(report.checkin_lat),
+                "lon": float(report.checkin_lon),
+                "accuracy_m": report.checkin_accuracy_m,
+                "at": serializers.DateTimeField().to_representation(report.checkin_at),
+            }
+            if report.has_checkin
+            else None
+        )
+        return data
 
 
 class VisitTaskViewSet(
@@ -234,7 +280,11 @@ class VisitTaskViewSet(
         )
 
     @extend_schema(methods=["GET"], responses={200: VisitReportSerializer})
-    @extend_schema(methods=["POST"], request=VisitReportSerializer, responses={201: VisitReportSerializer})
+    @extend_schema(
+        methods=["POST"],
+        request=VisitReportSerializer,
+        responses={201: VisitReportSerializer, 200: VisitReportSerializer},
+    )
     @action(
         detail=True,
         methods=["get", "post"],
@@ -247,7 +297,7 @@ class VisitTaskViewSet(
         if request.method == "GET":
             report = (
                 VisitReport.objects.filter(task=task)
-                .prefetch_related(Prefetch("follow_ups", queryset=FollowUp.objects.order_by("id")))
+                .prefetch_related(Prefetch("follow_ups", queryset=FollowUp.objects.order_by("id")), "photos")
                 .first()
             )
             if report is None:
@@ -257,10 +307,13 @@ class VisitTaskViewSet(
             return Response(VisitReportSerializer(report, context=self.get_serializer_context()).data)
         serializer = VisitReportSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        report = reports.visit_report_submit(task=task, by=request.user, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        report, made = reports.visit_report_submit_once(
+            task=task, by=request.user, client_id=data.pop("client_id", None), **data
+        )
         return Response(
             VisitReportSerializer(report, context=self.get_serializer_context()).data,
-            status=status.HTTP_201_CREATED,
+            status=status.HTTP_201_CREATED if made else status.HTTP_200_OK,
         )
 
 

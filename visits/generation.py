@@ -20,6 +20,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.common.chunks import chunk_transaction
 from crm.common.months import add_months, month_start
 from customers.models import Community, Customer, Status, Tier, TierChange, TransformerDistrict
 from managers.models import Assignment
@@ -100,7 +101,7 @@ def _generate_for(
     )
     created = 0
     for lo in _chunks(bounds, size):
-        with transaction.atomic(), connection.cursor() as cursor:
+        with chunk_transaction(), connection.cursor() as cursor:
             cursor.execute(sql, [*head, lo, lo + size, *tail])
             made = max(cursor.rowcount, 0)
             created += made

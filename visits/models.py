@@ -3,6 +3,7 @@ welcome and ad hoc visits), the report a manager writes after a visit with its f
 and a record of each background run."""
 
 import datetime as dt
+import uuid
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -281,6 +282,18 @@ class VisitReport(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Made on the phone when the report is written (offline, api.md): a second send of the same
+    # report finds this one instead of making another.
+    client_id = models.UUIDField(_("client id"), null=True, blank=True, unique=True, editable=False)
+    # The optional check-in: where the phone was when the manager checked in, and how sure it was.
+    checkin_lat = models.DecimalField(
+        _("check-in latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    checkin_lon = models.DecimalField(
+        _("check-in longitude"), max_digits=10, decimal_places=6, null=True, blank=True
+    )
+    checkin_accuracy_m = models.PositiveIntegerField(_("check-in accuracy (m)"), null=True, blank=True)
+    checkin_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
 
     objects = VisitReportQuerySet.as_manager()
 
@@ -303,10 +316,90 @@ class VisitReport(TimeStampedModel):
             models.CheckConstraint(
                 condition=models.Q(business_trend__in=Trend.values), name="visitreport_trend_valid"
             ),
+            # a check-in is whole (position, accuracy and time) or absent, and on the globe
+            models.CheckConstraint(
+                condition=models.Q(
+                    checkin_lat__isnull=True,
+                    checkin_lon__isnull=True,
+                    checkin_accuracy_m__isnull=True,
+                    checkin_at__isnull=True,
+                )
+                | models.Q(
+                    checkin_lat__gte=-90,
+                    checkin_lat__lte=90,
+                    checkin_lon__gte=-180,
+                    checkin_lon__lte=180,
+                    checkin_accuracy_m__isnull=False,
+                    checkin_at__isnull=False,
+                ),
+                name="visitreport_checkin_whole",
+            ),
         ]
+
+    @property
+    def has_checkin(self) -> bool:
+        return self.checkin_at is not None
 
     def __str__(self) -> str:
         return f"{self.task} @ {self.visited_on}"
+
+
+def visit_photo_path(photo, filename: str) -> str:
+    """A name no one can guess, by month: photos are served by a view that checks the reader's
+    scope (visits.photo_views), never from a public address, and the name carries no customer."""
+    now = timezone.now()
+    extension = ".png" if photo.content_type == "image/png" else ".jpg"
+    return f"visit-photos/{now:%Y/%m}/{uuid.uuid4().hex}{extension}"
+
+
+class VisitPhotoQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(report__task__in=VisitTask.objects.visible_to(user))
+
+
+class VisitPhoto(TimeStampedModel):
+    """A photo taken on a visit (the meter, the site, a signed document), at most
+    MAX_PHOTOS_PER_REPORT a report, kept through Django's storage API (a folder, or S3 in production)."""
+
+    report = models.ForeignKey(
+        VisitReport, verbose_name=_("visit report"), on_delete=models.CASCADE, related_name="photos"
+    )
+    file = models.FileField(_("file"), upload_to=visit_photo_path, max_length=200)
+    content_type = models.CharField(_("content type"), max_length=20)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    # Made on the phone with the photo: sending it again after a lost answer stores it once.
+    client_id = models.UUIDField(_("client id"), null=True, blank=True, editable=False)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = VisitPhotoQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("visit photo")
+        verbose_name_plural = _("visit photos")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "client_id"],
+                condition=models.Q(client_id__isnull=False),
+                name="visitphoto_once_per_client_id",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(content_type__in=["image/jpeg", "image/png"]),
+                name="visitphoto_jpeg_or_png",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} #{self.pk}"
 
 
 class Department(models.TextChoices):

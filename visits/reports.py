@@ -3,14 +3,17 @@ a follow-up. A report is dated no earlier than its task's period and creation, a
 VISIT_REPORT_MAX_BACKDATE_DAYS before the day it is entered."""
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.common import hooks
+from crm.common.errors import Conflict
+from crm.common.outbox import api_link, outbox_record
 from visits.models import Department, FollowUp, FollowUpStatus, TaskStatus, VisitReport, VisitTask
 from visits.services import setting_days
 
@@ -65,14 +68,23 @@ def visit_report_submit(
     needs: str = "",
     forecast_kwh_12m: Decimal | None = None,
     follow_ups: list[dict] | None = None,
+    client_id: uuid.UUID | None = None,
+    checkin: dict | None = None,
 ) -> VisitReport:
-    """Record the report of a visit and mark its task done."""
+    """Record the report of a visit and mark its task done. `client_id` is the id the phone made
+    for it (visit_report_submit_once answers a second send with the first report); `checkin` the
+    optional position (`lat`, `lon`, `accuracy_m`, `at`)."""
     task = VisitTask.objects.select_for_update().get(pk=task.pk)
     follow_ups = follow_ups or []
     if task.status == TaskStatus.CANCELLED:
-        raise ValidationError(_("This visit was cancelled."))
+        # A report written offline meets a task cancelled meanwhile: 409 with the reason, so the
+        # phone keeps the report and offers to move it (the manager's work is never dropped).
+        reason = task.cancel_reason or _("no reason given")
+        raise Conflict(_("This visit was cancelled: %(reason)s.") % {"reason": reason})
     if VisitReport.objects.filter(task=task).exists():
         raise ValidationError(_("This visit has already been reported."))
+    if checkin:
+        _check_checkin(checkin)
     _check_report(
         task=task,
         visited_on=visited_on,
@@ -90,6 +102,11 @@ def visit_report_submit(
         needs=needs,
         satisfaction=satisfaction,
         forecast_kwh_12m=forecast_kwh_12m,
+        client_id=client_id,
+        checkin_lat=checkin["lat"] if checkin else None,
+        checkin_lon=checkin["lon"] if checkin else None,
+        checkin_accuracy_m=round(checkin["accuracy_m"]) if checkin else None,
+        checkin_at=checkin["at"] if checkin else None,
     )
     raised = FollowUp.objects.bulk_create(
         [
@@ -109,7 +126,52 @@ def visit_report_submit(
         hooks.after_commit("follow_ups_raised", follow_up_ids=[follow_up.pk for follow_up in raised])
     task.status = TaskStatus.DONE
     task.save(update_fields=["status", "updated_at"])
+    outbox_record(
+        "visit_task.done",
+        {
+            "visit_task": task.pk,
+            "visit_report": report.pk,
+            "customer": task.customer_id,
+            "manager": task.manager_id,
+            "visited_on": str(report.visited_on),
+            "link": api_link("visit-tasks", task.pk),
+        },
+    )
     return report
+
+
+def _check_checkin(checkin: dict) -> None:
+    lat, lon, accuracy = checkin.get("lat"), checkin.get("lon"), checkin.get("accuracy_m")
+    at = checkin.get("at")
+    if lat is None or lon is None or accuracy is None or at is None:
+        raise ValidationError({"checkin": [_("A check-in needs lat, lon, accuracy_m and at.")]})
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValidationError({"checkin": [_("The check-in position is not on the globe.")]})
+    if accuracy < 0:
+        raise ValidationError({"checkin": [_("The check-in accuracy cannot be negative.")]})
+    if at > timezone.now() + dt.timedelta(minutes=10):  # a phone's clock may run a little fast
+        raise ValidationError({"checkin": [_("A check-in cannot be in the future.")]})
+
+
+def visit_report_submit_once(
+    *, task: VisitTask, client_id: uuid.UUID | None, **data
+) -> tuple[VisitReport, bool]:
+    """visit_report_submit, once per `client_id`: the report already made with it is answered
+    (False: not made now) instead of a second one, or a refusal if it went to another visit.
+    The unique `client_id` settles two sends racing each other: the loser finds the winner's."""
+    if client_id is not None:
+        sent = VisitReport.objects.filter(client_id=client_id).first()
+        if sent is not None:
+            if sent.task_id != task.pk:
+                raise ValidationError({"client_id": [_("This report was already sent for another visit.")]})
+            return sent, False
+    try:
+        return visit_report_submit(task=task, client_id=client_id, **data), True
+    except IntegrityError:
+        sent = VisitReport.objects.filter(client_id=client_id, task=task).first() if client_id else None
+        if sent is None:
+            raise
+        return sent, False
 
 
 @transaction.atomic

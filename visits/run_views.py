@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from crm.common.chunks import run_stalled_for
 from crm.common.progress import Progress, error_reason, progress_fragment
 from visits.models import VisitRun
 
@@ -44,6 +45,7 @@ def visit_run_progress(run: VisitRun) -> Progress:
         counted=counted,
         result=result,
         error=error_reason(run.error),
+        stalled_for=run_stalled_for(run),
     )
 
 

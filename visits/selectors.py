@@ -82,6 +82,8 @@ def visit_history(*, user, customer, limit: int) -> list[VisitTask]:
         .filter(customer=customer)
         .with_live_status()
         .select_related("report", "manager")
+        # the report's photos counted in the same query (the page links to them)
+        .annotate(photo_count=Count("report__photos"))
         .order_by("-due_date", "-id")[:limit]
     )
     reports = [t.report for t in tasks if hasattr(t, "report")]

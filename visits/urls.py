@@ -1,6 +1,6 @@
 from django.urls import path
 
-from visits import plan_views, run_views, views
+from visits import offline_views, plan_views, run_views, views
 
 app_name = "visits"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("plan/set/", plan_views.plan_set, name="plan-set"),
     path("team/", views.team, name="team"),
     path("tasks/<int:pk>/report/", views.report, name="report"),
+    path("offline/", offline_views.field_app, name="field-app"),
+    path("offline/briefcase/", offline_views.briefcase, name="briefcase"),
+    path("reports/<int:pk>/photos/", offline_views.report_photos, name="report-photos"),
     path("runs/<int:pk>/", run_views.run_detail, name="run"),
     path("runs/<int:pk>/progress/", run_views.run_progress, name="run-progress"),
 ]

@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from crm.accounts.roles import leads_a_team
+from crm.common import pages
+from crm.common.errors import Conflict
 from crm.common.months import add_months, month_start
 from crm.common.scopes import scope_for
 from managers.models import Manager
@@ -133,6 +135,8 @@ def report(request, pk: int):
         items = [f.cleaned_data for f in kept if f.cleaned_data.get("action")]
         try:
             visit_report_submit(task=task, by=request.user, follow_ups=items, **form.cleaned_data)
+        except Conflict as exc:  # cancelled between the page's check and the write
+            form.add_error(None, str(exc.detail))
         except ValidationError as exc:
             for field, errors in (
                 exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]
@@ -140,7 +144,11 @@ def report(request, pk: int):
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
         else:
-            messages.success(request, _("Visit reported."))
+            # the manager forecast first, unanchored; now that it is saved, the baseline beside it
+            # (forecasts, above visits, says it: crm/pages.py)
+            forecast = form.cleaned_data.get("forecast_kwh_12m")
+            beside = pages.parts("visit_reported", task=task, forecast=forecast)
+            messages.success(request, " ".join([_("Visit reported."), *beside.get("messages", [])]))
             return redirect("visits:week")
     consumption = task.customer and consumption_beside_forecast(customer=task.customer)
     return render(
@@ -190,5 +198,7 @@ def team(request):
             "waiting": follow_ups_waiting(user=request.user)[:200],
             "mape": mape,
             "mape_overall": errors.overall,
+            # the team's forecasts against the baseline, which forecasts (above visits) holds
+            **pages.parts("visits_team", request=request),
         },
     )

@@ -87,6 +87,30 @@ _CARRY_REQUESTS = [
     "service.add_callback",
 ]
 
+# Outage notices and the committee (committee.md): everyone reads; managers acknowledge their
+# call tasks (a change of the delivery); supervisors issue notices and run their committees.
+_READ_NOTICES = [
+    "notices.view_feeder",
+    "notices.view_outagenotice",
+    "notices.view_delivery",
+    "notices.change_delivery",
+    "notices.view_committee",
+    "notices.view_meeting",
+]
+_ISSUE_NOTICES = [
+    "notices.add_outagenotice",
+    "notices.change_outagenotice",
+    "notices.add_committee",
+    "notices.change_committee",
+    "notices.add_meeting",
+    "notices.change_meeting",
+]
+
+# Forecasts (forecasting.md): baselines are read with the customers they forecast; the runs that
+# compute them are company-wide records, for those who oversee the work (as the visit runs).
+_READ_FORECASTS = ["forecasts.view_baseline"]
+_SEE_FORECAST_RUNS = ["forecasts.view_baselinerun"]
+
 ROLE_PERMISSIONS: dict[str, list[str] | str] = {
     ACCOUNT_MANAGER: _READ_REFERENCE
     + _READ_PORTFOLIO
@@ -94,7 +118,9 @@ ROLE_PERMISSIONS: dict[str, list[str] | str] = {
     + _WORK_VISITS
     + _VIEW_APPRAISALS
     + _READ_SERVICE
-    + _CARRY_REQUESTS,
+    + _CARRY_REQUESTS
+    + _READ_NOTICES
+    + _READ_FORECASTS,
     SUPERVISOR: _READ_REFERENCE
     + _READ_PORTFOLIO
     + ["managers.add_assignment", "managers.change_manager", "customers.view_importjob"]
@@ -105,7 +131,11 @@ ROLE_PERMISSIONS: dict[str, list[str] | str] = {
     + _VIEW_APPRAISALS
     + _WORK_APPRAISALS
     + _READ_SERVICE
-    + _CARRY_REQUESTS,
+    + _CARRY_REQUESTS
+    + _READ_NOTICES
+    + _ISSUE_NOTICES
+    + _READ_FORECASTS
+    + _SEE_FORECAST_RUNS,
     # Administrators hold every permission of the product's apps.
     ADMINISTRATOR: "*",
     INTEGRATION_CLIENT: _READ_REFERENCE
@@ -129,6 +159,10 @@ ROLE_PERMISSIONS: dict[str, list[str] | str] = {
         "service.view_requeststage",
         "service.add_servicerequest",
         "service.view_callback",
+        # the call centre asks whether an outage covers a customer
+        "notices.view_outagenotice",
+        # the marketing system reads the baselines of the customers
+        "forecasts.view_baseline",
     ],
     # Department staff work their department's stages; they see no portfolio, only the requests
     # their department has a stage in, and score on an appraisal panel when seated there.
@@ -151,6 +185,9 @@ ADMIN_APPS = [
     "appraisal",
     "training",
     "service",
+    "notices",
+    "integrations",
+    "forecasts",
 ]
 
 

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from crm.common.models import JobRun, WorkerHeartbeat
+from crm.common.models import JobRun, OutboxEvent, ScheduledSlot, WorkerHeartbeat
 
 admin.site.site_header = _("Power supply CRM administration")
 admin.site.site_title = _("Power supply CRM")
@@ -40,6 +40,25 @@ class JobRunAdmin(ReadOnlyAdmin):
     list_display = ["job", "started_at", "finished_at", "counts", "error"]
     list_filter = ["job"]
     date_hierarchy = "started_at"
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdmin):
+    """The events written for the other systems (integrations delivers them): read only."""
+
+    list_display = ["event_type", "occurred_at", "dispatched_at"]
+    list_filter = ["event_type"]
+    show_full_result_count = False
+
+
+@admin.register(ScheduledSlot)
+class ScheduledSlotAdmin(ReadOnlyAdmin):
+    """Each slot of a scheduled job that ran (or is running), and the repeats beat sent of it."""
+
+    list_display = ["job", "slot", "status", "caught_up", "duplicates", "started_at", "finished_at"]
+    list_filter = ["job", "status", "caught_up"]
+    date_hierarchy = "slot"
+    show_full_result_count = False
 
 
 def register_remaining(app_label: str) -> None:

@@ -108,12 +108,10 @@ def add_error_responses(result, generator, request, public):
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             for code in _error_codes(path, method, operation):
-                component, description = _ERRORS[code]
-                operation["responses"].setdefault(
-                    code,
-                    {
-                        "description": description,
-                        "content": {"application/json": {"schema": {"$ref": _REF + component}}},
-                    },
-                )
+                operation["responses"].setdefault(code, {"description": _ERRORS[code][1]})
+            # an error a view declares itself (with its own description) has the same body
+            for code, response in operation["responses"].items():
+                if code in _ERRORS and "content" not in response:
+                    schema = {"$ref": _REF + _ERRORS[code][0]}
+                    response["content"] = {"application/json": {"schema": schema}}
     return result

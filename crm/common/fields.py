@@ -16,6 +16,9 @@ from crm.common import months
 # The largest primary key the database can hold (a signed 64-bit integer): ids beyond it are
 # reported as "does not exist" and never reach the database driver (SQLite raises OverflowError).
 MAX_ID = 2**63 - 1
+# An id in a URL (a router's lookup_value_regex, an action's url_path): longer numbers cannot be ids,
+# and anything else is a 404 from the resolver instead of a ValueError in the lookup.
+ID_PATTERN = r"[0-9]{1,18}"
 
 
 class PrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):

@@ -1,7 +1,8 @@
 """/api/v1/health/: is the database answering, is the broker reachable, is a worker consuming?
 
 No authentication (a load balancer or a monitoring probe calls it). 200 while the database answers,
-with `status: degraded` when the broker or the worker is not well; 503 when the database is down."""
+with `status: degraded` when the broker or the worker is not well or a run has stalled (it has not
+moved for longer than its chunks take: crm/common/chunks.py); 503 when the database is down."""
 
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.common.chunks import stalled_runs
 from crm.common.models import WorkerHeartbeat
 
 # The heartbeat task runs every minute (CELERY_BEAT_SCHEDULE); three missed beats mean trouble.
@@ -31,6 +33,20 @@ HealthSerializer = inline_serializer(
             help_text="ok: a worker beat within the last 3 minutes; unknown: none ever did",
         ),
         "worker_seen_at": serializers.DateTimeField(allow_null=True),
+        "runs": serializers.ChoiceField(
+            choices=["ok", "stalled"],
+            help_text="stalled: a run has not moved for longer than its chunks take",
+        ),
+        "stalled_runs": serializers.ListField(
+            child=inline_serializer(
+                name="StalledRun",
+                fields={
+                    "run": serializers.CharField(help_text="the run table, e.g. customers.classificationrun"),
+                    "id": serializers.IntegerField(),
+                    "stalled_seconds": serializers.IntegerField(help_text="seconds since the run last moved"),
+                },
+            )
+        ),
         "broker_url": serializers.CharField(
             required=False, help_text="only with DEBUG on: the broker in use, without credentials"
         ),
@@ -70,14 +86,16 @@ class HealthView(APIView):
         broker = _broker()
         seen_at = None
         worker = "unknown"
+        stalled = []
         if database == "ok":
+            stalled = stalled_runs()
             beat = WorkerHeartbeat.objects.order_by("-seen_at").first()
             if beat is not None:
                 seen_at = beat.seen_at
                 worker = "ok" if timezone.now() - beat.seen_at < WORKER_STALE_AFTER else "stale"
         if database == "down":
             overall = "down"
-        elif broker == "ok" and worker == "ok":
+        elif broker == "ok" and worker == "ok" and not stalled:
             overall = "ok"
         else:
             overall = "degraded"
@@ -87,6 +105,8 @@ class HealthView(APIView):
             "broker": broker,
             "worker": worker,
             "worker_seen_at": seen_at,
+            "runs": "stalled" if stalled else "ok",
+            "stalled_runs": stalled,
         }
         if settings.DEBUG:
             body["broker_url"] = settings.CELERY_BROKER_URL.split("@")[-1]

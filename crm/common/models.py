@@ -2,6 +2,7 @@
 itself needs."""
 
 import datetime as dt
+import uuid
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -107,3 +108,75 @@ class JobRun(RunSpan):
 
     def __str__(self) -> str:
         return f"{self.job} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+# ---------------------------------------------------------------- the outbox
+class OutboxEventQuerySet(models.QuerySet):
+    def undispatched(self):
+        """Written but not yet fanned out into deliveries (integrations reads these)."""
+        return self.filter(dispatched_at__isnull=True)
+
+
+class OutboxEvent(models.Model):
+    """What happened, for the other systems: written by the app that made the change in the same
+    transaction as the change (crm.common.outbox), so a change that rolls back leaves no event and
+    one that commits keeps its event whatever happens to the process after. `integrations` reads the
+    rows not yet dispatched and makes one delivery per endpoint that wants the type. `uid` is the
+    `webhook-id` every delivery of the event carries, the same on every try and replay, so a
+    receiver deduplicates on it. The payload is thin: ids, what changed, and the API link."""
+
+    uid = models.UUIDField(_("event id"), unique=True, default=uuid.uuid4, editable=False)
+    event_type = models.CharField(_("event type"), max_length=60)
+    payload = models.JSONField(_("payload"), default=dict)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+
+    objects = OutboxEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
+        indexes = [
+            # the fan-out reads only the undispatched rows, oldest first: a small partial index
+            models.Index(
+                fields=["id"], name="outbox_undispatched", condition=models.Q(dispatched_at__isnull=True)
+            ),
+            models.Index(fields=["event_type", "-occurred_at"], name="outbox_type_occurred"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.uid}"
+
+
+# ---------------------------------------------------------------- scheduled slots
+class ScheduledSlot(TimeStampedModel, RunSpan):
+    """One slot of a scheduled job (a crontab entry of CELERY_BEAT_SCHEDULE at one instant), claimed
+    by the first message of that slot to reach a worker (crm.common.scheduling.ScheduledTask). The
+    unique (job, slot) is what makes the job run once per slot: beat resending a slot after a restart
+    (it saves its last-run times only every few minutes) finds it claimed, and that message is a
+    no-op counted in `duplicates`. `caught_up` says beat sent the slot on its return, having been
+    down at the slot's time (crm.common.beat.SlotScheduler)."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    job = models.CharField(_("job"), max_length=200, help_text=_("the schedule entry's name"))
+    slot = models.DateTimeField(_("slot"))
+    task = models.CharField(_("task"), max_length=200)
+    task_id = models.CharField(_("task id"), max_length=64)
+    status = models.CharField(_("status"), max_length=20, choices=State.choices, default=State.RUNNING)
+    caught_up = models.BooleanField(_("caught up"), default=False)
+    duplicates = models.PositiveIntegerField(_("duplicate sends"), default=0)
+    last_duplicate_at = models.DateTimeField(_("last duplicate send"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-slot", "job"]
+        verbose_name = _("scheduled slot")
+        verbose_name_plural = _("scheduled slots")
+        constraints = [models.UniqueConstraint(fields=["job", "slot"], name="scheduledslot_once_per_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.job} @ {self.slot:%Y-%m-%d %H:%M}"

@@ -8,6 +8,7 @@ running, swapping the fragment in place, and stops once it is done or failed. Th
 run's own: queued (nothing counted yet), running (x of y, y known from the start where the job can
 know it), done (the result) and failed (the reason); an import adds `rejected`, a finished state."""
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.shortcuts import render
@@ -29,10 +30,19 @@ class Progress:
     result: str = ""  # once finished: what the run did
     error: str = ""  # once failed: why
     note: str = ""  # while queued or running: what the reader may do meanwhile
+    # while running: how long the run has gone without moving, once longer than its chunks take
+    # (crm.common.chunks.run_stalled_for), else None
+    stalled_for: dt.timedelta | None = None
 
     @property
     def live(self) -> bool:
         return self.state in LIVE_STATES
+
+    @property
+    def stalled_minutes(self) -> int | None:
+        if self.state != RunState.RUNNING or self.stalled_for is None:
+            return None
+        return max(1, int(self.stalled_for.total_seconds()) // 60)
 
     @property
     def percent(self) -> int | None:

@@ -16,6 +16,7 @@ the schema allows is not refused as invalid, one it forbids is refused).
   whitespace; a filter's `?status=` is allowed empty (no filter at all).
 - A body is JSON (api.md): the form encodings DRF also parses are left out (document_json_bodies)."""
 
+from django.core.validators import RegexValidator
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
@@ -100,6 +101,18 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.RegexField) and isinstance(schema, dict):
+            # its own pattern, which drf-spectacular adds to a body's field but not to a query's
+            regexes = [v.regex.pattern for v in field.validators if isinstance(v, RegexValidator)]
+            if regexes:
+                schema["pattern"] = regexes[0]
+        if (
+            isinstance(field, serializers.ListField)
+            and isinstance(schema, dict)
+            and not field.allow_empty
+            and "minItems" not in schema
+        ):
+            schema["minItems"] = 1  # DRF refuses [] ("this list may not be empty")
         if (
             direction == "request"
             and isinstance(field, serializers.CharField)

@@ -2,12 +2,15 @@
 environment (see README, "Configuration", and .env.example)."""
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
 from csp.constants import NONCE
 from django.utils.translation import gettext_lazy as _
+
+from crm.settings.storage import default_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -47,6 +50,9 @@ INSTALLED_APPS = [
     "appraisal",
     "training",
     "service",
+    "notices",
+    "forecasts",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -183,8 +189,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "crm" / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Uploads (visit photos): MEDIA_ROOT, or an S3-compatible bucket when DJANGO_STORAGE_S3_BUCKET is set
+# (crm/settings/storage.py names the other DJANGO_STORAGE_S3_* variables).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage(os.environ),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # Uploads above this size are refused before they are read into memory (imports stream from disk).
@@ -198,6 +206,9 @@ IMPORT_INLINE_MAX_ROWS = env.int("IMPORT_INLINE_MAX_ROWS", default=2000)
 # request reads only the first rows of a file (customers/imports/jobs.py, inline_read_rows); the
 # worker counts the rest while streaming and stops here.
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=1_000_000)
+# The same file (the same bytes) imported again by the same user within this many minutes is shown
+# with the earlier import and asked about (API: 409 unless confirm_duplicate), not run twice.
+IMPORT_DUPLICATE_MINUTES = env.int("IMPORT_DUPLICATE_MINUTES", default=30)
 
 # An API token authenticates for this many days after it was issued; then its client logs in
 # again at auth/token/ for a new one (crm/accounts/tokens.py).
@@ -273,6 +284,7 @@ SPECTACULAR_SETTINGS = {
         "ImportJobKindEnum": "customers.models.ImportJob.Kind",
         "VisitTaskKindEnum": "visits.models.Kind",
         "VisitTaskStatusEnum": "visits.models.TaskStatus",
+        "WebhookDeliveryStatusEnum": "integrations.models.DeliveryStatus",
         "FollowUpStatusEnum": "visits.models.FollowUpStatus",
         "AppraisalStatusEnum": "appraisal.models.AppraisalStatus",  # a cycle's statuses are the same
         "RaterKindEnum": "appraisal.models.RaterKind",
@@ -286,6 +298,10 @@ SPECTACULAR_SETTINGS = {
         "CalendarYearSourceEnum": "service.models.CalendarYear.Source",
         # a template stage is done by a kind of department or by the request's owner
         "TemplateStageDepartmentKindEnum": "service.api.TEMPLATE_DEPARTMENT_KINDS",
+        "OutageNoticeKindEnum": "notices.models.NoticeKind",
+        "OutageNoticeStatusEnum": "notices.models.NoticeStatus",
+        "NoticeDeliveryStatusEnum": "notices.models.DeliveryStatus",
+        "NoticeChannelEnum": "notices.models.Channel",
     },
 }
 
@@ -324,12 +340,34 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django_celery_beat's DatabaseScheduler, whose crontab sends each name their slot so a job runs once
+# per slot, and which sends once, on its return, a slot missed within this many hours while beat was
+# down (crm/common/beat.py).
+CELERY_BEAT_SCHEDULER = "crm.common.beat:SlotScheduler"
+BEAT_CATCH_UP_HOURS = env.int("BEAT_CATCH_UP_HOURS", default=24)
+# Each chunk of a background job waits at most this long for a lock and runs each statement at most
+# this long (PostgreSQL; crm/common/chunks.py); a run that has not moved for longer than a chunk's
+# statements may take is shown as stalled on its page and by /api/v1/health/.
+CHUNK_LOCK_TIMEOUT_MS = env.int("CHUNK_LOCK_TIMEOUT_MS", default=10_000)
+CHUNK_STATEMENT_TIMEOUT_MS = env.int("CHUNK_STATEMENT_TIMEOUT_MS", default=60_000)
+RUN_STALLED_AFTER_SECONDS = env.int(
+    "RUN_STALLED_AFTER_SECONDS", default=2 * CHUNK_STATEMENT_TIMEOUT_MS // 1000
+)
 # Reclassification: monthly on this day (after the month's consumption normally lands), in chunks of
 # this many customers, each chunk one short transaction.
 RECLASSIFY_DAY_OF_MONTH = env.int("RECLASSIFY_DAY_OF_MONTH", default=5)
 RECLASSIFY_HOUR = env.int("RECLASSIFY_HOUR", default=2)
 RECLASSIFY_CHUNK_SIZE = env.int("RECLASSIFY_CHUNK_SIZE", default=20000)
+# Outbound webhooks (integration.md): the waits before each retry, in seconds (about three days in
+# all; tests shorten it), the answer's timeout, how long a claimed delivery is held before another
+# worker may take it (a worker that died), and whether endpoint URLs may resolve to private,
+# loopback or link-local addresses (tests, or a closed company network).
+WEBHOOKS_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=15.0)
+WEBHOOKS_LEASE_SECONDS = env.int("WEBHOOKS_LEASE_SECONDS", default=120)
+WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=False)
+WEBHOOKS_CONCURRENCY = env.int("WEBHOOKS_CONCURRENCY", default=8)
+WEBHOOKS_TASK_SECONDS = env.float("WEBHOOKS_TASK_SECONDS", default=4.0)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "crm.common.tasks.heartbeat_task", "schedule": 60.0},
     # Runs left queued or running when Redis lost its queue or a worker died: sent again.
@@ -341,6 +379,12 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-assignments-hourly": {
         "task": "managers.tasks.reconcile_assignments_task",
         "schedule": crontab(minute=15),
+    },
+    # Baselines of every customer (forecasts): also a step after a consumption-triggered
+    # reclassification (crm/jobs.py); monthly, an hour after the scheduled reclassification.
+    "forecasts-baselines-monthly": {
+        "task": "forecasts.tasks.start_scheduled_baselines_task",
+        "schedule": crontab(minute=0, hour=(RECLASSIFY_HOUR + 1) % 24, day_of_month=RECLASSIFY_DAY_OF_MONTH),
     },
     "visits-mark-overdue-daily": {
         "task": "visits.tasks.mark_overdue_visits_task",
@@ -368,10 +412,29 @@ CELERY_BEAT_SCHEDULE = {
         "task": "service.tasks.sla_refresh_task",
         "schedule": float(env.int("SLA_REFRESH_SECONDS", default=120)),
     },
+    # Outage notices: the reminder the day before the start, in the morning (once per slot); those
+    # whose window ended are done; call
+    # tasks of important customers not acknowledged 24 hours ahead go to the supervisor (idempotent,
+    # so an interval); text messages left queued 15 minutes by a lost task or a dead worker are sent.
+    "notices-reminders-daily": {
+        "task": "notices.tasks.send_reminders_task",
+        "schedule": crontab(minute=30, hour=9),
+    },
+    "notices-escalate": {"task": "notices.tasks.escalate_unacknowledged_task", "schedule": 600.0},
+    "notices-finish": {"task": "notices.tasks.finish_ended_notices_task", "schedule": 600.0},
+    "notices-send-queued": {"task": "notices.tasks.send_queued_sms_task", "schedule": 300.0},
+    # Webhooks: fan the outbox out and deliver what is due; often, as the first retry is after 5 s.
+    "webhooks-deliver": {
+        "task": "integrations.tasks.deliver_webhooks_task",
+        "schedule": float(env.int("WEBHOOKS_BEAT_SECONDS", default=5)),
+    },
 }
 # Visits: generation chunk (customers per statement), care-visit thresholds (percent drop month on
 # month AND year on year, strictly more than), days a care or welcome visit is due in, and days
 # before the due date a manager is reminded.
+# Forecasts: customers per chunk of a baseline run (one transaction each: the seasonal naive in SQL
+# and the model of the chunk's VIP and key accounts).
+FORECAST_CHUNK_SIZE = env.int("FORECAST_CHUNK_SIZE", default=20000)
 VISIT_GENERATION_CHUNK_SIZE = env.int("VISIT_GENERATION_CHUNK_SIZE", default=100000)
 VISIT_CARE_MOM_DROP_PCT = env.int("VISIT_CARE_MOM_DROP_PCT", default=20)
 VISIT_CARE_YOY_DROP_PCT = env.int("VISIT_CARE_YOY_DROP_PCT", default=20)
@@ -392,8 +455,18 @@ LOGGING = {
 
 # The parts of a lower app's page that the apps above it hold, assembled in crm/pages.py
 # (crm/common/pages.py).
+# The SMS gateway (crm/common/sms.py): the console for `make run`, the HTTP gateway in production.
+SMS_BACKEND = env("SMS_BACKEND", default="crm.common.sms.ConsoleBackend")
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_KEY = env("SMS_GATEWAY_KEY", default="")
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
+SMS_RATE_PER_SECOND = env.float("SMS_RATE_PER_SECOND", default=50.0)
+
 CRM_PAGE_PARTS = {
     "customer_detail": "crm.pages.customer_detail",
+    "manager_detail": "crm.pages.manager_detail",
+    "visits_team": "crm.pages.visits_team",
+    "visit_reported": "crm.pages.visit_reported",
     "home": "crm.pages.home",
 }
 

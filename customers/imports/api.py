@@ -1,8 +1,9 @@
 """imports/: upload a CSV or XLSX file of customers or consumption and read its per-row report."""
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -10,7 +11,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from customers.imports.errors import ImportFileError
+from customers.imports.errors import DuplicateImport, ImportFileError
 from customers.imports.jobs import (
     import_create,
     import_jobs_visible_to,
@@ -81,6 +82,21 @@ class ImportUploadSerializer(serializers.Serializer):
     partial = serializers.BooleanField(
         default=False, help_text="write the good rows even if some rows are rejected"
     )
+    confirm_duplicate = serializers.BooleanField(
+        default=False,
+        help_text="import the file even though the same file was imported by you a few minutes ago",
+    )
+
+
+DuplicateImportSerializer = inline_serializer(
+    name="DuplicateImport",
+    fields={
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(help_text="duplicate_import"),
+        "earlier_import": serializers.IntegerField(help_text="the id of the earlier import of the same file"),
+        "earlier_import_url": serializers.URLField(),
+    },
+)
 
 
 @extend_schema_view(
@@ -119,12 +135,18 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             "nothing unless `partial` is true. A file that cannot be read at all (too large, more than "
             "IMPORT_MAX_ROWS rows, unknown type, an encoding not decided on the whole file, a workbook "
             "packed like no export, a required column missing) answers 400, or fails the job when "
-            "found there. Uploads share the `imports` rate with the upload page."
+            "found there. The same file (the same bytes and kind) imported by the same user within "
+            "IMPORT_DUPLICATE_MINUTES (and not rejected or failed) answers 409 with the earlier import's "
+            "id, unless `confirm_duplicate` is true; of two such uploads at the same moment one is "
+            "imported and the other answers 409. Uploads share the `imports` rate with the upload page."
         ),
         request={"multipart/form-data": ImportUploadSerializer},
         responses={
             201: OpenApiResponse(ImportReportSerializer, description="imported inside the request"),
             202: OpenApiResponse(ImportJobSerializer, description="queued: poll the job"),
+            409: OpenApiResponse(
+                DuplicateImportSerializer, description="the same file was imported just now"
+            ),
         },
     )
     def create(self, request):
@@ -135,14 +157,34 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             raise PermissionDenied(_("You may not import this kind of file."))
         try:
             job = import_create(
-                upload=data["file"], kind=data["kind"], partial=data["partial"], by=request.user
+                upload=data["file"],
+                kind=data["kind"],
+                partial=data["partial"],
+                by=request.user,
+                confirm_duplicate=data["confirm_duplicate"],
             )
         except ImportFileError as exc:
             raise ValidationError({"file": [exc.message]}) from exc
+        except DuplicateImport as exc:
+            return self._duplicate(request, exc.earlier)
         context = self.get_serializer_context()
         if job.status == ImportJob.State.QUEUED:
             return Response(ImportJobSerializer(job, context=context).data, status=status.HTTP_202_ACCEPTED)
         return Response(ImportReportSerializer(job, context=context).data, status=status.HTTP_201_CREATED)
+
+    def _duplicate(self, request, earlier: ImportJob) -> Response:
+        url = request.build_absolute_uri(reverse("import-detail", kwargs={"pk": earlier.pk}))
+        detail = _(
+            "You imported this file at %(at)s (import %(id)s). To import it again, "
+            "send it with confirm_duplicate set to true."
+        ) % {"at": timezone.localtime(earlier.created_at).strftime("%H:%M"), "id": earlier.pk}
+        body = {
+            "detail": detail,
+            "code": "duplicate_import",
+            "earlier_import": earlier.pk,
+            "earlier_import_url": url,
+        }
+        return Response(body, status=status.HTTP_409_CONFLICT)
 
     @extend_schema(summary="Rejected rows of an import", responses=ImportRejectionSerializer(many=True))
     @action(detail=True, methods=["get"], filter_backends=[])

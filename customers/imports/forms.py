@@ -17,6 +17,8 @@ class ImportForm(forms.Form):
         required=False,
         help_text=_("Without this, a file with a rejected row changes nothing."),
     )
+    # Shown only once the page has said the same file was imported a few minutes ago.
+    confirm_duplicate = forms.BooleanField(label=_("Yes, import the same file again"), required=False)
 
     def max_megabytes(self) -> int:
         return settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024)

@@ -7,20 +7,24 @@ changes nothing unless the job is partial. A run interrupted anywhere (worker lo
 gone) has written nothing but progress, so running the job again starts it afresh; a job already
 finished is left alone, which makes the Celery task safe to deliver twice."""
 
+import datetime as dt
+import hashlib
 import logging
 import time
 from contextlib import nullcontext
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import DatabaseError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from crm.common.chunks import chunk_transaction
 from crm.common.scopes import scope_for
 from customers.imports.columns import HEADER_SEARCH_ROWS, ColumnMap, find_columns
 from customers.imports.consumption_rows import ConsumptionImporter
 from customers.imports.customer_rows import CustomerImporter
-from customers.imports.errors import ImportFileError
+from customers.imports.errors import DuplicateImport, ImportFileError
 from customers.imports.readers import open_table
 from customers.imports.rows import source_rows
 from customers.models import ImportJob, ImportRejection
@@ -70,11 +74,13 @@ def inline_read_rows() -> int:
     return 2 * settings.IMPORT_INLINE_MAX_ROWS + HEADER_SEARCH_ROWS
 
 
-def import_create(*, upload, kind: str, partial: bool, by) -> ImportJob:
+def import_create(*, upload, kind: str, partial: bool, by, confirm_duplicate: bool = False) -> ImportJob:
     """Check the upload (size, type, encoding, header), store it as a job and run it: inside the
     request when it has at most IMPORT_INLINE_MAX_ROWS data rows, else on a worker. The request
     reads no more than `inline_read_rows()` rows of the file. A file refused here raises
-    ImportFileError and leaves no job behind."""
+    ImportFileError and leaves no job behind. The same file (the same bytes, the same kind) that
+    `by` imported within IMPORT_DUPLICATE_MINUTES raises DuplicateImport with that job, unless
+    `confirm_duplicate`: two uploads of one file at the same moment store one job, the other is told."""
     if kind not in IMPORTERS:
         raise ImportFileError(_("Choose what the file holds: customers or consumption."))
     limit = settings.IMPORT_MAX_FILE_BYTES
@@ -105,14 +111,28 @@ def import_create(*, upload, kind: str, partial: bool, by) -> ImportJob:
         inline = table.read_all and count <= inline_max
     if inline and count == 0:
         raise ImportFileError(_("The file has a header but no data rows."))
-    upload.seek(0)
-    job = ImportJob.objects.create(
-        kind=kind,
-        file=upload,
-        original_name=(upload.name or "")[:255],
-        partial=partial,
-        created_by=by,
-    )
+    content_hash = _content_hash(upload)
+    with transaction.atomic():
+        if by is not None and by.pk is not None:
+            # One user's uploads check and store one at a time: of two requests carrying the same
+            # file at once, the second waits here for the first's job, then sees it.
+            get_user_model().objects.select_for_update().filter(pk=by.pk).exists()
+            earlier = (
+                None
+                if confirm_duplicate
+                else import_recent_duplicate(by=by, kind=kind, content_hash=content_hash)
+            )
+            if earlier is not None:
+                raise DuplicateImport(earlier)
+        upload.seek(0)
+        job = ImportJob.objects.create(
+            kind=kind,
+            file=upload,
+            original_name=(upload.name or "")[:255],
+            partial=partial,
+            created_by=by,
+            content_hash=content_hash,
+        )
     if inline:
         return import_run(job_id=job.pk)
     from customers.imports.tasks import import_run_task
@@ -120,6 +140,28 @@ def import_create(*, upload, kind: str, partial: bool, by) -> ImportJob:
     language = translation.get_language()
     transaction.on_commit(lambda: import_run_task.delay(job.pk, language))
     return job
+
+
+def import_recent_duplicate(*, by, kind: str, content_hash: str) -> ImportJob | None:
+    """The latest job of `by` within IMPORT_DUPLICATE_MINUTES with this file's content and kind that
+    has written or may write its rows (queued, running or done; a rejected or failed one wrote
+    nothing, so running the file again is no repeat)."""
+    since = timezone.now() - dt.timedelta(minutes=settings.IMPORT_DUPLICATE_MINUTES)
+    return (
+        ImportJob.objects.filter(created_by=by, content_hash=content_hash, kind=kind, created_at__gte=since)
+        .filter(status__in=[ImportJob.State.QUEUED, ImportJob.State.RUNNING, ImportJob.State.DONE])
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def _content_hash(upload) -> str:
+    upload.seek(0)
+    digest = hashlib.sha256()
+    for block in upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(1 << 20), b""):
+        digest.update(block)
+    upload.seek(0)
+    return digest.hexdigest()
 
 
 def import_run(*, job_id: int, language: str | None = None, retryable: bool = False) -> ImportJob:
@@ -201,7 +243,7 @@ def _progress(job: ImportJob, count: int, estimate: int) -> None:
 def _finish(job: ImportJob, importer, columns: ColumnMap, count: int) -> None:
     rejected = importer.rejected_rows
     write = job.partial or rejected == 0
-    with transaction.atomic():
+    with chunk_transaction():
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
         if locked.status in FINISHED:  # another delivery of the task got here first
             return

@@ -36,11 +36,17 @@ class ImportJob(RunRecord):
     # Rows of existing customers whose values the file repeats: neither written nor counted as updated.
     unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
     rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
+    # SHA-256 of the file's bytes: the same file uploaded again by the same user within
+    # IMPORT_DUPLICATE_MINUTES is shown and asked about before it is run twice (imports.jobs).
+    content_hash = models.CharField(_("content hash"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("import")
         verbose_name_plural = _("imports")
+        indexes = [
+            models.Index(fields=["created_by", "content_hash", "-created_at"], name="importjob_user_hash")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.original_name}"

@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework.throttling import ScopedRateThrottle
 
+from crm.common.chunks import run_stalled_for
 from crm.common.paging import paginate
 from crm.common.progress import Progress, progress_fragment
-from customers.imports.errors import ImportFileError
+from customers.imports.errors import DuplicateImport, ImportFileError
 from customers.imports.examples import example_csv
 from customers.imports.forms import ImportForm
 from customers.imports.jobs import (
@@ -54,17 +55,25 @@ def import_start(request):
                     kind=kind,
                     partial=form.cleaned_data["partial"],
                     by=request.user,
+                    confirm_duplicate=form.cleaned_data["confirm_duplicate"],
                 )
             except ImportFileError as exc:
                 form.add_error("file", exc.message)
+            except DuplicateImport as exc:
+                # A browser cannot send the file again by itself: the page asks for it once more,
+                # with the box that says the user means it.
+                return _start_page(
+                    request, ImportForm(initial={"kind": kind}), duplicate=exc.earlier, status=409
+                )
             else:
                 return redirect("customers:import-detail", pk=job.pk)
     return _start_page(request, form)
 
 
-def _start_page(request, form, status: int = 200):
+def _start_page(request, form, status: int = 200, duplicate: ImportJob | None = None):
     jobs = import_jobs_visible_to(request.user).order_by("-created_at", "-pk")[:10]
-    return render(request, "customers/import_start.html", {"form": form, "jobs": jobs}, status=status)
+    context = {"form": form, "jobs": jobs, "duplicate": duplicate}
+    return render(request, "customers/import_start.html", context, status=status)
 
 
 def _throttled(request, wait: float | None):
@@ -103,6 +112,7 @@ def import_job_progress(job: ImportJob) -> Progress:
         result=result,
         error=job.error,
         note=_("You may leave this page and come back: the import goes on."),
+        stalled_for=run_stalled_for(job),
     )
 
 

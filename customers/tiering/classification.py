@@ -26,7 +26,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.common import hooks
+from crm.common.chunks import chunk_transaction
 from crm.common.errors import Conflict
+from crm.common.outbox import link_sql, outbox_insert_select, outbox_insert_sql, outbox_params
 from customers.models import ClassificationRun, Customer, TierPolicy
 from customers.tiering.rules import RULES, TIER_RANK, TierThresholds, keeps_margin, tier_of_rule
 from customers.tiering.services import NOT_PINNED
@@ -132,7 +134,7 @@ def _begin(run_id: int) -> ClassificationRun:
 
 def _next_chunk(run_id: int, size: int) -> bool:
     """Classify the next chunk of the run; False when the run is finished (or no longer ours)."""
-    with transaction.atomic():
+    with chunk_transaction():
         run = (
             ClassificationRun.objects.select_for_update(of=("self",)).select_related("policy").get(pk=run_id)
         )
@@ -302,15 +304,31 @@ def _postgresql_sql() -> str:
         SELECT d.id, d.old_tier, d.new_tier, d.rule, {_measures_json("postgresql")}, %(policy)s, %(run)s,
                %(now)s, '', %(now)s, %(now)s
         FROM upd d WHERE d.old_tier <> d.new_tier
-        RETURNING old_tier, new_tier
-    )
+        RETURNING id, customer_id, old_tier, new_tier, rule
+    ),
+    ev AS ({outbox_insert_sql(fields=_event_fields("t"), from_sql="ins t")})
     SELECT old_tier, new_tier, COUNT(*) FROM ins GROUP BY old_tier, new_tier
     """  # constant SQL, bound values  # nosec B608
 
 
+def _event_fields(alias: str) -> dict[str, str]:
+    """The thin payload of `customer.tier_changed`, from a tier change row (the pin writes the same
+    keys, customers.tiering.services)."""
+    return {
+        "customer": f"{alias}.customer_id",
+        "old_tier": f"{alias}.old_tier",
+        "new_tier": f"{alias}.new_tier",
+        "rule": f"{alias}.rule",
+        "tier_change": f"{alias}.id",
+        "run": "%(run)s",
+        "link": link_sql("customers", f"{alias}.customer_id"),
+    }
+
+
 def _sqlite_sql() -> list[str]:
     """SQLite has no data-modifying CTE: record the changes first (they read the old tiers), then
-    update, then count what this chunk recorded."""
+    update, then count what this chunk recorded (classify_range then writes the chunk's events in
+    one INSERT ... SELECT from the changes)."""
     return [
         f"""
         INSERT INTO customers_tierchange ({_HISTORY_COLUMNS})
@@ -365,6 +383,9 @@ def classify_range(*, lo: int, hi: int, policy, run_id: int | None, now) -> dict
         "run": run_id,
         "now": connection.ops.adapt_datetimefield_value(now),
     }
+    # The chunk's `customer.tier_changed` events are written by the same transaction, in one
+    # statement for all of them: inside the PostgreSQL statement, after the changes on SQLite.
+    params.update(outbox_params("customer.tier_changed", now))
     with connection.cursor() as cursor:
         if vendor == "postgresql":
             # Enough memory for one chunk's window and aggregate without spilling to disk; LOCAL:
@@ -374,6 +395,14 @@ def classify_range(*, lo: int, hi: int, policy, run_id: int | None, now) -> dict
         else:
             insert, update, count = _sqlite_sql()
             cursor.execute(insert, params)
+            outbox_insert_select(
+                event_type="customer.tier_changed",
+                fields=_event_fields("t"),
+                from_sql="customers_tierchange t "
+                "WHERE t.run_id = %(run)s AND t.customer_id > %(lo)s AND t.customer_id <= %(hi)s",
+                params=params,
+                at=now,
+            )
             cursor.execute(update, params)
             cursor.execute(count, params)
         return {(old, new): int(n) for old, new, n in cursor.fetchall()}

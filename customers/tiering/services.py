@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from crm.accounts.roles import leads_a_team
 from crm.common import hooks
 from crm.common.audit import history_record
+from crm.common.outbox import api_link, outbox_record
 from customers.models import Customer, Tier, TierChange, TierPolicy
 from customers.tiering.rules import PIN_RULE
 
@@ -106,6 +107,19 @@ def customer_pin_tier(
         at=now,
         by=by,
         note=reason[:300],
+    )
+    outbox_record(
+        "customer.tier_changed",
+        {
+            "customer": locked.pk,
+            "old_tier": old_tier,
+            "new_tier": tier,
+            "rule": PIN_RULE,
+            "tier_change": change.pk,
+            "run": None,
+            "link": api_link("customers", locked.pk),
+        },
+        at=now,
     )
     hooks.after_commit("tier_changed", customer_ids=[locked.pk])
     return change

@@ -8,6 +8,7 @@ import traceback
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from crm.common.scheduling import ScheduledTask
 from customers.models import ClassificationRun
 from customers.tiering.classification import (
     RunBusy,
@@ -39,7 +40,7 @@ def reclassify_customers_task(self, run_id: int) -> int:
     return run_id
 
 
-@shared_task(ignore_result=True)
+@shared_task(base=ScheduledTask, ignore_result=True)
 def start_scheduled_reclassification_task() -> int:
     """From beat, monthly: queue a run (the hook then enqueues the chain of steps)."""
     run, _created = classification_run_start(trigger=ClassificationRun.Trigger.SCHEDULE)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from crm.common.chunks import run_stalled_for
 from crm.common.paging import paginate
 from crm.common.progress import Progress, error_reason, progress_fragment
 from customers.models import ClassificationRun, Customer, Tier, TierChange
@@ -75,6 +76,7 @@ def classification_progress(run: ClassificationRun) -> Progress:
         )
         % {"examined": run.examined, "changed": run.changed, "pinned": run.pinned},
         error=error_reason(run.error),
+        stalled_for=run_stalled_for(run),
     )
 
 

@@ -44,10 +44,12 @@ from tests.crm.test_schema import assert_matches_schema
 from tests.factories import (
     AppraisalCycleFactory,
     AssignmentFactory,
+    CommitteeFactory,
     CommunityFactory,
     ConsumptionFactory,
     ContactFactory,
     CourseFactory,
+    FeederFactory,
     TransformerDistrictFactory,
 )
 
@@ -135,6 +137,18 @@ WELL_FORMED_BUT_REFUSED = {  # positive_data_acceptance also expects 400
         "POST",
         "/api/v1/work-calendar/years/",
     ): "no file nor entered_by_hand, a file of another year",
+    ("POST", "/api/v1/outage-notices/"): "an end before the start, a start a week past or an end a "
+    "year ahead, no feeder, district nor station",
+    ("PUT", "/api/v1/outage-notices/{id}/"): "an end before the start, a published notice's feeders",
+    ("PATCH", "/api/v1/outage-notices/{id}/"): "an end before the start, a published notice's feeders",
+    ("POST", "/api/v1/committees/"): "a member with neither a customer's contact nor a staff member",
+    ("PUT", "/api/v1/committees/{id}/"): "a member with neither a customer's contact nor a staff member",
+    ("PATCH", "/api/v1/committees/{id}/"): "a member with neither a customer's contact nor a staff member",
+    ("POST", "/api/v1/webhook-deliveries/replay/"): "an until before the since",
+    ("POST", "/api/v1/webhook-endpoints/"): "a URL not http(s) or naming a private address (SSRF guard)",
+    ("PUT", "/api/v1/webhook-endpoints/{id}/"): "a URL not http(s) or naming a private address",
+    ("PATCH", "/api/v1/webhook-endpoints/{id}/"): "a URL not http(s) or naming a private address",
+    ("POST", "/api/v1/feeders/import/"): "a file that is not a readable .csv or .xlsx",
     ("PUT", "/api/v1/users/{id}/"): "a role without its department, a password (create only), own role",
     ("PATCH", "/api/v1/users/{id}/"): "a role without its department, a password (create only), own role",
 }
@@ -186,8 +200,8 @@ def in_test_transaction():
 @pytest.fixture
 def seeded(world, in_test_transaction):
     """A little data behind the world's cast, so that the generated calls meet real objects: a
-    community, a district, a contact, consumption, an assignment, a course and an appraisal cycle
-    (whose ids requests may then refer to)."""
+    community, a district, a contact, consumption, an assignment, a course, an appraisal cycle, a
+    committee and a feeder (whose ids requests may then refer to)."""
     CommunityFactory(station=world.station_a)
     CourseFactory()
     AppraisalCycleFactory(year=2050)  # within the years a request may name
@@ -195,6 +209,8 @@ def seeded(world, in_test_transaction):
     ContactFactory(customer=world.customer_a)
     ConsumptionFactory(customer=world.customer_a)
     AssignmentFactory(customer=world.customer_a, manager=world.manager_a.user)
+    CommitteeFactory(branch=world.station_a.branch)
+    FeederFactory(station=world.station_a)
     return world
 
 

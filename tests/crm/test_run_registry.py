@@ -20,6 +20,7 @@ from crm import jobs
 from crm.common.models import JobRun, RunRecord
 from crm.common.runs import RUN_KINDS
 from customers.models import ClassificationRun, ImportJob
+from forecasts.models import BaselineRun
 from visits.models import VisitRun
 
 LONG_AGO = timezone.now() - dt.timedelta(hours=1)
@@ -38,6 +39,9 @@ LEFT_BEHIND = {
         kind=ImportJob.Kind.CONSUMPTION, original_name="march.csv", file="imports/march.csv"
     ),
     "visits": lambda: VisitRun.objects.create(job=VisitRun.Job.GENERATE, day=timezone.localdate()),
+    "baselines": lambda: BaselineRun.objects.create(
+        made_for=timezone.localdate().replace(day=1), trigger=BaselineRun.Trigger.MANUAL
+    ),
 }
 
 
@@ -62,7 +66,7 @@ def test_every_run_table_recorded_before_its_message_is_sent_is_in_the_registry(
     run_tables = {model for model in apps.get_models() if issubclass(model, RunRecord)}
     registered = {kind.run_model for kind in RUN_KINDS.values()}
     # then it sweeps each of them: the classification runs, the imports and the visit runs
-    assert registered == run_tables == {ClassificationRun, ImportJob, VisitRun}
+    assert registered == run_tables == {ClassificationRun, ImportJob, VisitRun, BaselineRun}
     # and not JobRun, whose jobs record a run only as it starts and take no id to resume
     assert not issubclass(JobRun, RunRecord)
 

@@ -19,7 +19,10 @@ pytestmark = pytest.mark.usefixtures("media_root")
 
 def _import(world, rows):
     content = csv_bytes(CUSTOMER_HEADER, rows)
-    return import_create(upload=upload(content), kind="customers", partial=False, by=world.integration)
+    # The tests here import a file again on purpose: confirmed, as a user would (imports.jobs).
+    return import_create(
+        upload=upload(content), kind="customers", partial=False, by=world.integration, confirm_duplicate=True
+    )
 
 
 def test_import_records_history_of_created_and_changed_customers_by_the_uploader(world):

@@ -32,7 +32,17 @@ DEFAULT_SEED = 20260101
 # `<app>/demo.py` with `seed_demo(*, seed: int, until: datetime.date) -> str`, which answers a line
 # saying what it made; each runs after the customers exist, in this order, inside the same transaction.
 # One-stop service's is crm.demo.service, after the visits: it turns their follow-ups into requests.
-EXTRA_DEMO_MODULES = ("training.demo", "visits.demo", "crm.demo.service", "appraisal.demo")
+# Forecasts' is crm.demo.forecasts, before the appraisals: their evidence reads its scored forecasts.
+EXTRA_DEMO_MODULES = (
+    "training.demo",
+    "visits.demo",
+    "crm.demo.visit_checkins",
+    "crm.demo.service",
+    "crm.demo.forecasts",
+    "appraisal.demo",
+    "crm.demo.notices",  # after the service's departments: committee needs become requests
+    "crm.demo.webhooks",
+)
 
 
 def _month(value: str) -> dt.date:
@@ -51,8 +61,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
+        # 36: a forecast made at a visit is scored a year later, against the baseline made from the
+        # year before the visit; the last full year's appraisal reads forecasts made the year before it
         parser.add_argument(
-            "--months", type=int, default=24, help="months of consumption per customer (default 24)"
+            "--months", type=int, default=36, help="months of consumption per customer (default 36)"
         )
         parser.add_argument(
             "--seed", type=int, default=DEFAULT_SEED, help="random seed (same seed, same data)"

@@ -1,0 +1,109 @@
+"""The SMS gateway as a component: one interface, a backend per provider (committee.md).
+
+- `ConsoleBackend` (`make run`): writes each message to the console and accepts it;
+- `HttpGatewayBackend`: a plain HTTP gateway: a JSON POST `{"message_id", "mobile", "text"}`
+  signed with HMAC-SHA256 of `timestamp.body` under the provider's key (headers `X-Timestamp`,
+  `X-Signature`), URL and key from the environment (SMS_GATEWAY_URL, SMS_GATEWAY_KEY).
+  An Aliyun or Tencent backend is another class with the same `send`.
+
+A backend never raises for the gateway's behaviour: it answers an `SmsResult`, `transient` when a
+retry may succeed (a timeout, a refused connection, a 5xx, a 429) and not when the gateway refused
+the message itself (a 4xx). The `message_id` goes with every attempt so that the gateway drops a
+retry of a message it already took: a retried send is never a second message. Any app may send
+through it; the messages and their retries are the sender's (notices.sms)."""
+
+import hashlib
+import hmac
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+
+import requests
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SmsResult:
+    accepted: bool
+    transient: bool = False
+    answer: dict = field(default_factory=dict)
+
+
+class SmsBackend:
+    def send(self, *, message_id: str, mobile: str, text: str) -> SmsResult:
+        raise NotImplementedError
+
+
+class ConsoleBackend(SmsBackend):
+    """Prints the message (the console of `make run` shows what customers would receive)."""
+
+    def send(self, *, message_id: str, mobile: str, text: str) -> SmsResult:
+        sys.stdout.write(f"[SMS {message_id}] {mobile}: {text}\n")
+        sys.stdout.flush()
+        return SmsResult(accepted=True, answer={"console": True})
+
+
+def signature(key: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 hex of `timestamp.body`: the gateway checks it and the timestamp's age."""
+    return hmac.new(key.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+class HttpGatewayBackend(SmsBackend):
+    def __init__(self, url: str | None = None, key: str | None = None, timeout: float | None = None):
+        self.url = url or settings.SMS_GATEWAY_URL
+        self.key = key or settings.SMS_GATEWAY_KEY
+        self.timeout = timeout or settings.SMS_GATEWAY_TIMEOUT
+
+    def send(self, *, message_id: str, mobile: str, text: str) -> SmsResult:
+        body = json.dumps(
+            {"message_id": message_id, "mobile": mobile, "text": text}, ensure_ascii=False
+        ).encode()
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-Timestamp": timestamp,
+            "X-Signature": signature(self.key, timestamp, body),
+        }
+        try:
+            response = requests.post(self.url, data=body, headers=headers, timeout=self.timeout)
+        except requests.Timeout:
+            return SmsResult(accepted=False, transient=True, answer={"error": "timeout"})
+        except requests.RequestException as exc:
+            return SmsResult(accepted=False, transient=True, answer={"error": type(exc).__name__})
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {"body": response.text[:500]}
+        if not isinstance(answer, dict):
+            answer = {"body": answer}
+        answer["http_status"] = response.status_code
+        if 200 <= response.status_code < 300:
+            return SmsResult(accepted=True, answer=answer)
+        transient = response.status_code >= 500 or response.status_code == 429
+        return SmsResult(accepted=False, transient=transient, answer=answer)
+
+
+def sms_backend() -> SmsBackend:
+    """The backend settings.SMS_BACKEND names (a dotted path)."""
+    return import_string(settings.SMS_BACKEND)()
+
+
+class RateLimiter:
+    """At most `per_second` sends a second from one sender: waits out the rest of each interval.
+    The gateway's rate is the provider's contract; pacing here keeps us inside it."""
+
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._next = 0.0
+
+    def wait(self) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            time.sleep(self._next - now)
+            now = self._next
+        self._next = now + self.interval
