@@ -12,7 +12,7 @@ LOCK := requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(LOCK) pyproject.toml | sha1sum | cut -c1-12)
 PORT ?= 8000
 
-.PHONY: install lock run test lint format migrations-check check-deploy messages seed bench bench-reclassify bench-visits bench-sla bench-service bench-webhooks bench-forecasts clean
+.PHONY: install lock run test lint format migrations-check check-deploy messages seed bench bench-reclassify bench-visits bench-sla bench-service bench-webhooks bench-forecasts bench-notices clean
 
 # --no-deps for the project itself: every dependency comes from the lock, none from the ranges.
 $(STAMP): $(LOCK) pyproject.toml
@@ -120,6 +120,13 @@ BENCH_FORECASTS_ARGS ?= --customers 1000000
 bench-forecasts: install
 	DATABASE_URL=$(BENCH_FORECASTS_DATABASE_URL) $(BIN)/python bench/forecasts.py $(BENCH_FORECASTS_ARGS)
 
+## bench-notices: publishing a feeder outage affecting 50,000 customers against one INSERT ... SELECT,
+## the deliveries page at two sizes, and sending through a real gateway process at its rate limit
+BENCH_NOTICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench_notices
+BENCH_NOTICES_ARGS ?= --customers 50000
+bench-notices: install
+	DATABASE_URL=$(BENCH_NOTICES_DATABASE_URL) $(BIN)/python bench/notices.py $(BENCH_NOTICES_ARGS)
+
 ## bench: every page and endpoint at 1,000,000 customers, each against a floor measured in the same run
 ## (list API under load from a second process, pages, consumption import, reclassification, visit
 ## generation); one table, JSON in bench/results/. BENCH_ARGS="--customers 20000" for a quick one,
@@ -130,6 +137,7 @@ bench: install
 	DATABASE_URL=$(BENCH_SERVICE_DATABASE_URL) $(BIN)/python bench/service.py $(BENCH_SERVICE_ARGS)
 	DATABASE_URL=$(BENCH_WEBHOOKS_DATABASE_URL) $(BIN)/python bench/webhooks.py $(BENCH_WEBHOOKS_ARGS)
 	DATABASE_URL=$(BENCH_FORECASTS_DATABASE_URL) $(BIN)/python bench/forecasts.py $(BENCH_FORECASTS_ARGS)
+	DATABASE_URL=$(BENCH_NOTICES_DATABASE_URL) $(BIN)/python bench/notices.py $(BENCH_NOTICES_ARGS)
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache
@@ -141,5 +149,5 @@ clean:
 ## vulnerability, or any other error, fails (.ci/audit_dependencies.py)
 .PHONY: security
 security: install
-	$(BIN)/bandit -q -c pyproject.toml -r crm customers managers visits appraisal training
+	$(BIN)/bandit -q -c pyproject.toml -r crm customers managers visits appraisal training service notices forecasts integrations
 	$(BIN)/python .ci/audit_dependencies.py $(LOCK)

@@ -135,6 +135,7 @@ _UPDATE = ", ".join(
     f"{column} = excluded.{column}"
     for column in ("months_used", "total_kwh_12m", "run_id", "updated_at", *MONTH_FIELDS)
 )
+# "WHERE 1 = 1" below: SQLite reads ON CONFLICT after a bare FROM as a join's ON
 SEASONAL_NAIVE_SQL = f"""
 INSERT INTO forecasts_baseline
     (customer_id, made_for, method, months_used, total_kwh_12m, run_id, created_at, updated_at, {_MONTHS})
@@ -153,7 +154,7 @@ FROM (
 ) s
 WHERE 1 = 1
 ON CONFLICT (customer_id, made_for, method) DO UPDATE SET {_UPDATE}
-"""  # "WHERE 1 = 1": SQLite reads ON CONFLICT after a bare FROM as a join's ON
+"""  # nosec B608 - constants of this module only
 
 
 def seasonal_naive_range(*, lo: int, hi: int, made_for: dt.date, run_id: int | None, now: dt.datetime) -> int:

@@ -172,7 +172,7 @@ def deliveries_fan_out(*, chunk_limit: int | None = None) -> int:
                         continue
                     type_marks = ", ".join(["%s"] * len(events))
                     cursor.execute(
-                        f"INSERT INTO {table} (endpoint_id, event_id, event_type, status, attempts, "
+                        f"INSERT INTO {table} (endpoint_id, event_id, event_type, status, attempts, "  # nosec B608 - names from the models
                         "next_attempt_at, last_error, created_at, updated_at) "
                         f"SELECT %s, o.id, o.event_type, %s, 0, %s, '', %s, %s FROM {outbox} o "
                         f"WHERE o.id IN ({id_marks}) AND o.event_type IN ({type_marks})",

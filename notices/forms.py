@@ -58,12 +58,25 @@ class NeedForm(forms.Form):
     description = forms.CharField(label=_("description"), widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, customers, **kwargs):
-        from service.models import Kind
+        from service.models import SUBTYPES, Kind, Subtype
 
         super().__init__(*args, **kwargs)
         self.fields["customer"].choices = [(c.pk, c.name) for c in customers]
+        # a kind that takes a subtype (capacity change: increase or decrease) is offered once per
+        # subtype, "kind:subtype", so the request opens complete
         self.fields["kind"].choices = [
-            (k, label)
+            choice
             for k, label in Kind.choices
             if k in ("consultation", "suggestion", "capacity_change", "fault_repair")
+            for choice in (
+                [(f"{k}:{sub}", f"{label} · {Subtype(sub).label}") for sub in SUBTYPES[k]]
+                if k in SUBTYPES
+                else [(k, label)]
+            )
         ]
+
+    def clean(self):
+        data = super().clean()
+        kind, _sep, subtype = data.get("kind", "").partition(":")
+        data["kind"], data["subtype"] = kind, subtype
+        return data

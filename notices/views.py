@@ -194,6 +194,7 @@ def meeting_detail(request, pk):
                         customer=next(c for c in customers if c.pk == data["customer"]),
                         description=data["description"],
                         kind=data["kind"],
+                        subtype=data["subtype"],
                         by=request.user,
                     )
                     messages.success(

@@ -90,7 +90,7 @@ def outbox_insert_sql(*, fields: dict[str, str], from_sql: str) -> str:
     its own (a PostgreSQL data-modifying CTE); bind outbox_params() with it."""
     table = OutboxEvent._meta.db_table
     return (
-        f"INSERT INTO {table} (uid, event_type, payload, occurred_at) "
+        f"INSERT INTO {table} (uid, event_type, payload, occurred_at) "  # nosec B608 - names from the model, values bound
         f"SELECT {_uid_sql()}, %(outbox_type)s, {json_object_sql(fields)}, %(outbox_at)s FROM {from_sql}"
     )
 

@@ -192,7 +192,8 @@ def _notices(rng: random.Random, feeders: dict[int, list[Feeder]], now: dt.datet
         _busiest(feeders[second.pk]),
         feeders[third.pk][1],
     )
-    _contacts(rng, [planned_on, temporary_on, fault_on])
+    # every feeder's ordinary customers, so that a notice a user publishes on any feeder texts them
+    _contacts(rng, [feeder for station_feeders in feeders.values() for feeder in station_feeders])
     counts = {"published": 0, "acknowledged": 0, "escalated": 0}
 
     # a planned outage 10 days ahead, published two days ago

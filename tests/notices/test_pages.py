@@ -120,3 +120,34 @@ def test_the_minutes_print(grid, client):
     assert "讨论了春检安排" in page.content.decode()
     assert client.get(reverse("notices:meeting", args=[meeting.pk])).status_code == 200
     assert client.get(reverse("notices:committees")).status_code == 200
+
+
+def test_a_need_of_a_kind_with_subtypes_raised_on_the_meeting_page_opens_a_complete_request(grid, client):
+    # given a committee whose member speaks for the hospital, and its meeting
+    from service.models import ServiceRequest, Source
+    from tests.notices.test_committee import _committee
+
+    meeting = Meeting.objects.create(committee=_committee(grid), held_on=timezone.localdate())
+    client.force_login(grid.world.supervisor)
+    page = client.get(reverse("notices:meeting", args=[meeting.pk]))
+    # the capacity change is offered once per subtype
+    assert 'value="capacity_change:increase"' in page.content.decode()
+    # when the supervisor raises a capacity increase there
+    answer = client.post(
+        reverse("notices:meeting", args=[meeting.pk]),
+        {
+            "need": "",
+            "customer": grid.hospital.pk,
+            "kind": "capacity_change:increase",
+            "description": "增容到800kVA",
+        },
+    )
+    # then it is the hospital's request of that kind and subtype, from the committee
+    assert answer.status_code == 302
+    request = ServiceRequest.objects.get()
+    assert (request.kind, request.subtype, request.source) == (
+        "capacity_change",
+        "increase",
+        Source.COMMITTEE,
+    )
+    assert request.customer == grid.hospital
