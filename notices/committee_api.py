@@ -84,8 +84,18 @@ class MeetingSerializer(ModelSerializer):
 
     class Meta:
         model = Meeting
-        fields = ["id", "committee", "held_on", "place", "attendees", "minutes", "created_at", "updated_at"]
-        read_only_fields = ["created_at", "updated_at"]
+        fields = [
+            "id",
+            "committee",
+            "held_on",
+            "place",
+            "attendees",
+            "minutes",
+            "notified_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["notified_at", "created_at", "updated_at"]
 
 
 def agenda_data(agenda: dict) -> dict:
@@ -144,6 +154,11 @@ class MeetingDetailSerializer(MeetingSerializer):
         return agenda_data(services.meeting_agenda(meeting))
 
 
+class NotifyAnswerSerializer(serializers.Serializer):
+    texted = serializers.IntegerField(help_text="members sent the meeting notice")
+    unreachable = serializers.IntegerField(help_text="members with no usable mainland mobile")
+
+
 class NeedSerializer(serializers.Serializer):
     customer = PrimaryKeyRelatedField(queryset=Customer.objects.all())
     description = serializers.CharField()
@@ -184,6 +199,12 @@ class MeetingViewSet(
         serializer.instance = services.meeting_record(
             meeting=serializer.instance, by=self.request.user, **serializer.validated_data
         )
+
+    @extend_schema(request=None, responses={200: NotifyAnswerSerializer})
+    @action(detail=True, methods=["post"])
+    def notify(self, request, pk=None):
+        """The meeting notice to the members by text message, once (a second time: 409)."""
+        return Response(services.meeting_notify(meeting=self.get_object(), by=request.user))
 
     @extend_schema(request=NeedSerializer, responses={201: dict})
     @action(detail=True, methods=["post"])

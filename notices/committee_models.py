@@ -91,6 +91,7 @@ class Meeting(TimeStampedModel):
     place = models.CharField(_("place"), max_length=200, blank=True)
     attendees = models.TextField(_("attendees"), blank=True)
     minutes = models.TextField(_("minutes"), blank=True)
+    notified_at = models.DateTimeField(_("members notified at"), null=True, blank=True)
 
     objects = MeetingQuerySet.as_manager()
 

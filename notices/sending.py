@@ -1,4 +1,5 @@
-"""Sending the queued text messages through the SMS gateway (crm/common/sms.py), at its rate.
+"""Sending the queued text messages through the SMS gateway (crm/common/sms.py), at its rate: one
+rate for all the senders together (SharedRateLimiter), however many workers send a notice's chunks.
 
 Each message is claimed in its own short transaction (`select_for_update(skip_locked)`, status
 still `queued`), sent with its `message_id`, and its outcome saved with the gateway's answer
@@ -17,20 +18,24 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from crm.common.sms import RateLimiter, sms_backend
+from crm.common.sms import SharedRateLimiter, sms_backend
 from notices.models import Delivery, DeliveryStatus, MessagePurpose, MessageStatus, SmsMessage
 
 MAX_ATTEMPTS = 5
 CHUNK = 500  # messages per task: a few seconds at the gateway's rate, far inside the visibility timeout
 
 
-def send_messages(ids: list[int], *, limiter: RateLimiter | None = None) -> list[int]:
+def send_messages(ids: list[int], *, limiter: SharedRateLimiter | None = None) -> list[int]:
     """Send those of `ids` still queued, in order; answers the ids that failed transiently and may
     be tried again."""
     backend = sms_backend()
-    limiter = limiter or RateLimiter(settings.SMS_RATE_PER_SECOND)
+    limiter = limiter or SharedRateLimiter("sms", settings.SMS_RATE_PER_SECOND)
     again = []
+    queued = SmsMessage.objects.filter(status=MessageStatus.QUEUED)
     for message_id in ids:
+        if not queued.filter(pk=message_id).exists():
+            continue  # sent already or failed for good: no turn of the rate is spent on it
+        limiter.wait()  # before the claim's transaction: the limiter's row is never held with it
         with transaction.atomic():
             message = (
                 SmsMessage.objects.select_for_update(skip_locked=True)
@@ -38,8 +43,7 @@ def send_messages(ids: list[int], *, limiter: RateLimiter | None = None) -> list
                 .first()
             )
             if message is None:
-                continue  # sent already, failed for good, or another worker holds it
-            limiter.wait()
+                continue  # taken meanwhile by another worker, which sends it
             result = backend.send(
                 message_id=message.message_id, mobile=_plain(message.mobile), text=message.text
             )

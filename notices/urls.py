@@ -13,4 +13,5 @@ urlpatterns = [
     path("committees/", views.committee_list, name="committees"),
     path("meetings/<int:pk>/", views.meeting_detail, name="meeting"),
     path("meetings/<int:pk>/print/", views.meeting_print, name="meeting-print"),
+    path("meetings/<int:pk>/notify/", views.meeting_notify, name="meeting-notify"),
 ]

@@ -112,6 +112,24 @@ def notice_publish(request, pk):
 
 
 @login_required
+@permission_required("notices.change_meeting", raise_exception=True)
+@require_POST
+def meeting_notify(request, pk):
+    meeting = get_object_or_404(Meeting.objects.visible_to(request.user), pk=pk)
+    try:
+        counts = committee_services.meeting_notify(meeting=meeting, by=request.user)
+    except APIException as exc:
+        messages.error(request, str(exc.detail))
+    else:
+        messages.success(
+            request,
+            _("The meeting notice is sent to %(texted)s members; %(unreachable)s have no mobile number.")
+            % counts,
+        )
+    return redirect("notices:meeting", meeting.pk)
+
+
+@login_required
 @permission_required("notices.change_outagenotice", raise_exception=True)
 @require_POST
 def notice_cancel(request, pk):

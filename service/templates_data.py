@@ -264,11 +264,11 @@ def template_in_force(kind: str, subtype: str, variant: str, on: dt.date) -> Req
     request of the kind impossible. A key whose versions all start later than `on` is refused."""
     validate_key(kind=kind, subtype=subtype, variant=variant)
     template = _in_force(kind, subtype, variant, on)
-    if (
-        template is None
-        and not RequestTemplate.objects.filter(kind=kind, subtype=subtype, variant=variant).exists()
-    ):
-        _load_default(kind, subtype, variant)
+    if template is None:
+        if not RequestTemplate.objects.filter(kind=kind, subtype=subtype, variant=variant).exists():
+            _load_default(kind, subtype, variant)
+        # read again either way: a request at the same moment may have loaded the default between
+        # the two reads above (its row committed after the first, before the second)
         template = _in_force(kind, subtype, variant, on)
     if template is None:
         raise ValidationError(

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from crm.common.models import JobRun, OutboxEvent, ScheduledSlot, WorkerHeartbeat
+from crm.common.models import JobRun, OutboxEvent, RateSlot, ScheduledSlot, WorkerHeartbeat
 
 admin.site.site_header = _("Power supply CRM administration")
 admin.site.site_title = _("Power supply CRM")
@@ -59,6 +59,13 @@ class ScheduledSlotAdmin(ReadOnlyAdmin):
     list_filter = ["job", "status", "caught_up"]
     date_hierarchy = "slot"
     show_full_result_count = False
+
+
+@admin.register(RateSlot)
+class RateSlotAdmin(ReadOnlyAdmin):
+    """The shared rate limits' clocks (the SMS gateway's): written by the senders only."""
+
+    list_display = ["name", "next_at"]
 
 
 def register_remaining(app_label: str) -> None:

@@ -180,3 +180,20 @@ class ScheduledSlot(TimeStampedModel, RunSpan):
 
     def __str__(self) -> str:
         return f"{self.job} @ {self.slot:%Y-%m-%d %H:%M}"
+
+
+class RateSlot(models.Model):
+    """The next free instant of a shared rate limit (crm.common.sms.SharedRateLimiter): one row per
+    limit, so every worker and pool process that sends through the same provider takes its turn from
+    the same clock. `next_at` is seconds since the epoch (a plain number, the same arithmetic on
+    PostgreSQL and SQLite)."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    next_at = models.FloatField(_("next free instant"), default=0.0)
+
+    class Meta:
+        verbose_name = _("rate limit")
+        verbose_name_plural = _("rate limits")
+
+    def __str__(self) -> str:
+        return self.name

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 
 import requests
 from django.conf import settings
+from django.db import transaction
+from django.db.models import F, FloatField, Value
+from django.db.models.functions import Greatest
 from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
@@ -97,17 +100,29 @@ def sms_backend() -> SmsBackend:
     return import_string(settings.SMS_BACKEND)()
 
 
-class RateLimiter:
-    """At most `per_second` sends a second from one sender: waits out the rest of each interval.
-    The gateway's rate is the provider's contract; pacing here keeps us inside it."""
+class SharedRateLimiter:
+    """At most `per_second` sends a second from every sender together: each send takes the next free
+    instant of the limit `name` from one database row (crm.common.models.RateSlot) and waits for it.
+    The UPDATE comes first, so on PostgreSQL the row lock and on SQLite the write lock serialise the
+    senders for the two statements only; call it outside a transaction, never while holding another
+    lock. The gateway's rate is the provider's contract: several workers sending one notice's chunks
+    at once keep inside it together."""
 
-    def __init__(self, per_second: float):
+    def __init__(self, name: str, per_second: float):
+        self.name = name
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self._next = 0.0
 
     def wait(self) -> None:
-        now = time.monotonic()
-        if now < self._next:
-            time.sleep(self._next - now)
-            now = self._next
-        self._next = now + self.interval
+        from crm.common.models import RateSlot
+
+        if not self.interval:
+            return
+        RateSlot.objects.get_or_create(name=self.name)
+        with transaction.atomic():
+            now = time.time()
+            slots = RateSlot.objects.filter(name=self.name)
+            now_value = Value(now, output_field=FloatField())
+            slots.update(next_at=Greatest(F("next_at"), now_value) + self.interval)
+            turn = slots.values_list("next_at", flat=True).get() - self.interval
+        if turn > now:
+            time.sleep(turn - now)

@@ -128,6 +128,7 @@ PAGES_NOT_READS = {
     "notices/<int:pk>/publish/": "POST only: the notice page's publish form",
     "notices/<int:pk>/cancel/": "POST only: the notice page's cancel form",
     "notices/deliveries/<int:pk>/acknowledge/": "POST only: a call task's acknowledgement",
+    "notices/meetings/<int:pk>/notify/": "POST only: the meeting page's notice to the members",
     "appraisal/r/<str:token>/": "no log-in: a representative's signed link (test_representative_page.py)",
     # The growers make no appraisals; these are measured at two team or panel sizes in
     # tests/appraisal/test_pages.py and test_exports.py.

@@ -91,3 +91,49 @@ def test_another_branchs_committee_is_not_found(grid, api):
     )
     assert answer.status_code == 400
     assert "committee" in answer.data
+
+
+def test_the_meeting_notice_texts_every_member_with_a_mobile_once(
+    grid, api, gateway, django_capture_on_commit_callbacks
+):
+    # given a committee of the hospital's contact (a mobile), the supervisor (a staff member with a
+    # mobile) and a contact with a landline, and its next meeting
+    running = gateway()
+    committee = _committee(grid)
+    supervisor = grid.world.supervisor
+    supervisor.phone = "138 0000 1234"
+    supervisor.save(update_fields=["phone"])
+    landline = ContactFactory(customer=grid.hospital, name="值班室", is_primary=False, phone="0571-88886666")
+    CommitteeMember.objects.create(committee=committee, contact=landline, role="member")
+    meeting = Meeting.objects.create(
+        committee=committee, held_on=timezone.localdate() + dt.timedelta(days=7), place="三楼会议室"
+    )
+    # when the supervisor sends the meeting notice (the sending after the commit run)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = api(supervisor).post(f"/api/v1/committee-meetings/{meeting.pk}/notify/")
+    # then the two mobiles get it once, in Chinese, and the landline is counted
+    assert answer.status_code == 200, answer.data
+    assert answer.data == {"texted": 2, "unreachable": 1}
+    assert sorted(d["mobile"] for d in running.delivered) == ["13800001234", "13900000009"]
+    assert all("城关客户关系委员会" in d["text"] and "三楼会议室" in d["text"] for d in running.delivered)
+    meeting.refresh_from_db()
+    assert meeting.notified_at is not None
+    # and a second time is a conflict that sends nothing more
+    with django_capture_on_commit_callbacks(execute=True):
+        again = api(supervisor).post(f"/api/v1/committee-meetings/{meeting.pk}/notify/")
+    assert again.status_code == 409
+    assert len(running.delivered) == 2
+
+
+def test_the_meeting_page_sends_the_notice_and_then_says_when(grid, client, gateway):
+    gateway()
+    committee = _committee(grid)
+    meeting = Meeting.objects.create(committee=committee, held_on=timezone.localdate())
+    client.force_login(grid.world.supervisor)
+    page = client.get(f"/notices/meetings/{meeting.pk}/")
+    assert f"/notices/meetings/{meeting.pk}/notify/" in page.content.decode()
+    answer = client.post(f"/notices/meetings/{meeting.pk}/notify/", follow=True)
+    text = answer.content.decode()
+    assert f"/notices/meetings/{meeting.pk}/notify/" not in text  # the button gives way to the time
+    meeting.refresh_from_db()
+    assert meeting.notified_at is not None
