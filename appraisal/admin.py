@@ -14,6 +14,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from appraisal import services
 from appraisal.models import Appraisal, AppraisalCycle, Criterion, CycleStatus, Rater, Score
 from appraisal.tasks import compute_evidence_task
+from crm.common import hooks
 from crm.common.admin import register_remaining
 from crm.common.errors import Conflict
 
@@ -156,7 +157,7 @@ class AppraisalCycleAdmin(SimpleHistoryAdmin):
     @admin.action(description=_("Compute the evidence again"), permissions=["change"])
     def compute_evidence(self, request, queryset):
         for cycle in queryset.exclude(status=CycleStatus.DRAFT):
-            compute_evidence_task.delay(cycle.pk)
+            hooks.send_after_commit(compute_evidence_task, cycle.pk)
         self.message_user(request, _("The evidence is being computed."))
 
 

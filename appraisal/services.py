@@ -30,6 +30,7 @@ from appraisal.models import (
 )
 from appraisal.results import appraisal_recompute
 from crm.accounts.roles import ADMINISTRATOR, roles_of
+from crm.common import hooks
 from crm.common.errors import Conflict
 from crm.common.outbox import api_link, outbox_record
 from crm.common.scopes import scope_for
@@ -236,7 +237,7 @@ def cycle_delete(*, cycle, by) -> None:
 def _enqueue_evidence(cycle_id: int, appraisal_ids: list[int] | None = None) -> None:
     from appraisal.tasks import compute_evidence_task
 
-    transaction.on_commit(lambda: compute_evidence_task.delay(cycle_id, appraisal_ids))
+    hooks.send_after_commit(compute_evidence_task, cycle_id, appraisal_ids)
 
 
 def _supervisor_seats(appraisals: list[Appraisal], *, by) -> list[Rater]:

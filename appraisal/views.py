@@ -41,6 +41,7 @@ from appraisal.selectors import appraisals_in_order, criteria_of, review_apprais
 from crm.accounts.roles import ADMINISTRATOR, leads_a_team, roles_of
 from crm.common.errors import Conflict
 from crm.common.paging import paginate
+from crm.common.replica import replica_reads_view
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REVIEW_PAGE_SIZE = 50
@@ -269,6 +270,7 @@ def finalize_all(request, year: int):
 
 @login_required
 @require_safe
+@replica_reads_view
 def export(request, year: int):
     cycle = _cycle_of_year(request, year)
     rows = review_rows(cycle=cycle, user=request.user)

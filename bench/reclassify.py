@@ -2,19 +2,29 @@
 
 Builds N customers with 12 months of consumption each in its own database (generate_series, in
 the server), then, on the same data in the same process:
-1. the floor: one hand-written SQL statement doing the same classification (measures, rules,
-   hysteresis, pins, tier + annual figure written where they differ, history rows inserted);
-2. the job: classification_run_execute, chunked by primary key, as the Celery task runs it;
-3. the job again over the same data (the steady state: nothing changes, nothing is written).
-The customers are reset to the same starting state before 1 and 2, and both must end in the same
-state (checked with a digest of every customer's tier and annual figure and the history count).
-Prints wall time, customers per second, the job's peak Python memory (tracemalloc) and the
-process's peak RSS growth, and the ratio job / floor; writes the figures as JSON to bench/results/.
+1. the bare floor: the classification alone as one statement on bare tables (the customers' id,
+   tier and the measures the rules read, with a primary key and nothing else; the consumption's
+   customer, period and kWh with its primary key), writing only the customers whose tier changes:
+   the least any monthly run can cost (copied from the real tables before, not timed);
+2. the floor: one hand-written SQL statement doing the same classification on the real tables
+   (measures, rules, hysteresis, pins, tier + annual figure written where they differ, history
+   rows inserted);
+3. the job: classification_run_execute, chunked by primary key, as the Celery task runs it;
+4. the job again over the same data (the steady state: nothing changes, nothing is written).
+The customers are reset to the same starting state before 1, 2 and 3, as after a month of
+consumption lands (last month's tiers, no annual figure: every customer's figure changes), and
+they must end in the same state (a digest of every customer's tier and annual figure and the
+history count; the bare floor's tiers against the job's). Prints wall time, customers per second,
+the job's peak Python memory (tracemalloc) and the process's peak RSS growth, the ratios job / bare
+floor and job / floor, and how many customer rows the job rewrote with and without a new index
+entry (pg_stat's n_tup_upd and n_tup_hot_upd); writes the figures as JSON to bench/results/.
 
     make bench-reclassify      # or, by hand (the database is created when missing):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench .venv/bin/python bench/reclassify.py
+    BENCH_RECLASSIFY_CUSTOMERS=100000 make bench-reclassify    # the size (default 1,000,000)
 """
 
+import os
 import resource
 import sys
 import time
@@ -176,7 +186,7 @@ def floor_statement(policy) -> tuple[str, dict]:
     ), upd AS (
         UPDATE customers_customer c
         SET tier = d.new_tier, annual_consumption_kwh = d.annual, latest_period = d.latest,
-            updated_at = %(now)s
+            updated_at = CASE WHEN c.tier <> d.new_tier THEN %(now)s ELSE c.updated_at END
         FROM d WHERE c.id = d.id
           AND (c.tier <> d.new_tier OR c.annual_consumption_kwh <> d.annual
                OR (d.latest IS NOT NULL AND (c.latest_period IS NULL OR c.latest_period <> d.latest)))
@@ -192,6 +202,68 @@ def floor_statement(policy) -> tuple[str, dict]:
     SELECT COUNT(*) FROM ins"""
     params = {**threshold_params(policy, vendor="postgresql"), "policy": policy.pk, "now": timezone.now()}
     return statement, params
+
+
+def bare_tables() -> None:
+    """The bare floor's tables, copied from the real ones as `reset` left them (not timed)."""
+    sql("DROP TABLE IF EXISTS bench_bare_customer, bench_bare_consumption")
+    sql(
+        """CREATE TABLE bench_bare_customer AS
+           SELECT id, tier, (status = 'active' AND NOT tier_pinned) AS judged, voltage_kv,
+                  contracted_capacity_kva AS capacity, importance,
+                  CASE WHEN community_id IS NULL THEN 0 ELSE 1 END AS in_community
+           FROM customers_customer"""
+    )
+    sql("ALTER TABLE bench_bare_customer ADD PRIMARY KEY (id)")
+    sql(
+        "CREATE TABLE bench_bare_consumption AS "
+        "SELECT customer_id, period, kwh FROM customers_consumptionrecord ORDER BY customer_id, period"
+    )
+    sql("ALTER TABLE bench_bare_consumption ADD PRIMARY KEY (customer_id, period)")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE bench_bare_customer")
+        cursor.execute("VACUUM ANALYZE bench_bare_consumption")
+        cursor.execute("CHECKPOINT")
+
+
+def bare_floor_statement(policy) -> tuple[str, dict]:
+    """The classification alone, one UPDATE of the bare customers whose tier changes."""
+    statement = f"""
+    UPDATE bench_bare_customer c SET tier = d.new_tier
+    FROM (
+        SELECT m.id, CASE WHEN m.judged THEN split_part({_rules_case()}, '.', 1) ELSE m.old_tier END
+               AS new_tier
+        FROM (
+            SELECT c.id, c.tier AS old_tier, c.judged, COALESCE(a.annual, 0) AS annual, c.voltage_kv,
+                   c.capacity, c.importance, c.in_community
+            FROM bench_bare_customer c LEFT JOIN (
+                SELECT w.customer_id,
+                       ROUND(SUM(w.kwh) FILTER (WHERE w.period > w.latest - INTERVAL '12 months') * 12.0
+                             / COUNT(*) FILTER (WHERE w.period > w.latest - INTERVAL '12 months'), 2)
+                           AS annual
+                FROM (
+                    SELECT customer_id, period, kwh,
+                           MAX(period) OVER (PARTITION BY customer_id) AS latest
+                    FROM bench_bare_consumption
+                ) w GROUP BY w.customer_id
+            ) a ON a.customer_id = c.id
+        ) m
+    ) d
+    WHERE c.id = d.id AND c.tier <> d.new_tier"""
+    return statement, threshold_params(policy, vendor="postgresql")
+
+
+def tiers_md5(table: str) -> str:
+    return sql(f"SELECT md5(string_agg(id::text || tier, ',' ORDER BY id)) FROM {table}")[0][0]
+
+
+def customer_writes() -> tuple[int, int]:
+    """Customer rows updated so far (all, and those written as heap-only tuples: no index entry)."""
+    sql("SELECT pg_stat_force_next_flush()")
+    return sql(
+        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+        "WHERE relid = 'customers_customer'::regclass"
+    )[0]
 
 
 def digest() -> dict:
@@ -234,6 +306,25 @@ def measure(*, reset=reset, digest=digest, again: bool = True) -> dict:
     policy = TierPolicy.objects.effective()
 
     reset()
+    bare_tables()
+    statement, params = bare_floor_statement(policy)
+    started = time.perf_counter()
+    with transaction.atomic():
+        sql("SET LOCAL work_mem = %s", [WORK_MEM])
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            bare_changed = cursor.rowcount
+    bare_seconds = time.perf_counter() - started
+    bare_tiers = tiers_md5("bench_bare_customer")
+    sql("DROP TABLE bench_bare_customer, bench_bare_consumption")
+    figures["bare_floor"] = {"seconds": round(bare_seconds, 2), "changed": bare_changed}
+    print(
+        f"bare floor (one statement, bare tables, the tiers that change): {bare_seconds:.2f} s, "
+        f"{bare_changed:,} tiers changed",
+        flush=True,
+    )
+
+    reset()
     statement, params = floor_statement(policy)
     started = time.perf_counter()
     with transaction.atomic():
@@ -245,7 +336,11 @@ def measure(*, reset=reset, digest=digest, again: bool = True) -> dict:
     print(f"floor (one statement): {floor_seconds:.2f} s, {changed:,} tiers changed", flush=True)
 
     reset()
+    updated_before, hot_before = customer_writes()
     job = timed_job()
+    updated_after, hot_after = customer_writes()
+    job["customer_rows_written"] = updated_after - updated_before
+    job["customer_rows_written_hot"] = hot_after - hot_before
     job_state = digest()
     figures["job"] = job
     print(
@@ -254,7 +349,13 @@ def measure(*, reset=reset, digest=digest, again: bool = True) -> dict:
         f"RSS growth {job['peak_rss_growth_kib']:,} KiB",
         flush=True,
     )
+    print(
+        f"  customer rows written: {job['customer_rows_written']:,}, "
+        f"{job['customer_rows_written_hot']:,} of them heap-only (no index entry)",
+        flush=True,
+    )
     figures["same_result_as_floor"] = job_state == floor_state
+    figures["same_tiers_as_bare_floor"] = tiers_md5("customers_customer") == bare_tiers
     figures["floor_state"], figures["job_state"] = floor_state, job_state
 
     if again:
@@ -269,10 +370,16 @@ def measure(*, reset=reset, digest=digest, again: bool = True) -> dict:
     figures["customers_per_second"] = round(active / job["seconds"])
     figures["floor_customers_per_second"] = round(active / floor_seconds)
     figures["ratio_job_to_floor"] = round(job["seconds"] / floor_seconds, 2)
+    figures["ratio_job_to_bare_floor"] = round(job["seconds"] / bare_seconds, 2)
     print(
         f"customers/second: job {figures['customers_per_second']:,}, "
         f"floor {figures['floor_customers_per_second']:,}; "
         f"ratio job/floor {figures['ratio_job_to_floor']}",
+        flush=True,
+    )
+    print(
+        f"the monthly run against the bare floor: {job['seconds']:.2f} s / {bare_seconds:.2f} s = "
+        f"ratio {figures['ratio_job_to_bare_floor']} (aim <= 2)",
         flush=True,
     )
     return figures
@@ -280,6 +387,7 @@ def measure(*, reset=reset, digest=digest, again: bool = True) -> dict:
 
 def main() -> None:
     parser = arguments(__doc__.split("\n")[0])
+    parser.set_defaults(customers=int(os.environ.get("BENCH_RECLASSIFY_CUSTOMERS", 1_000_000)))
     args = parser.parse_args()
     load_at_start = prepare_database("reclassify.py")
     n = args.customers
@@ -291,6 +399,8 @@ def main() -> None:
     figures.update(measure())
     if not figures["same_result_as_floor"]:
         sys.exit(f"the job and the floor disagree: {figures['job_state']} != {figures['floor_state']}")
+    if not figures["same_tiers_as_bare_floor"]:
+        sys.exit("the job and the bare floor disagree on the tiers")
     write_results(f"reclassify-{n}", figures, load_at_start=load_at_start)
 
 

@@ -503,6 +503,13 @@ def table(figures: dict) -> list[tuple[str, str, str, str, str, str]]:
          f"{rc['ratio_job_to_floor']}", "",
          "same result" if rc["same_result_as_floor"] else "DIFFERENT result")
     )  # fmt: skip
+    bare = rc["ratio_job_to_bare_floor"]
+    rows.append(
+        ("reclassification (job) against the bare floor (bare tables, the tier changes only)",
+         f"{rc['job']['seconds']} s", f"{rc['bare_floor']['seconds']} s", f"{bare}", "",
+         ("yes" if bare <= 2 else "no (aim <= 2)")
+         + ("" if rc["same_tiers_as_bare_floor"] else ", DIFFERENT tiers"))
+    )  # fmt: skip
     vg = figures["visit_generation"]
     rows.append(
         (f"visit generation ({vg['job']['counts']['created']:,} tasks)", f"{vg['job']['seconds']} s",

@@ -4,10 +4,15 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
+from crm.common import broker
 
-# crm.jobs holds the sweep task; it is no app's tasks module, so autodiscovery would not find it.
-app = Celery("crm", include=["crm.jobs"])
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
+# A Redis restart must not stop a worker (crm/common/broker.py).
+broker.install()
+
+# crm.jobs holds the sweep task and crm.common.chains the chains' step task; neither is an app's
+# tasks module, so autodiscovery would not find them.
+app = Celery("crm", include=["crm.jobs", "crm.common.chains"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Apps' tasks modules, and those of the customers app's sub-packages (tiering, imports).
 app.autodiscover_tasks()

@@ -4,7 +4,10 @@ may see them all (conventions.md, "A cross-app reaction is never a signal")."""
 import datetime as dt
 
 from celery import shared_task
+from django.utils.module_loading import import_string
 
+from crm.common import chains, hooks
+from crm.common.chains import Step, chain_start, register_step
 from crm.common.runs import RUN_KINDS, Held, RunKind, register_run_kind
 
 
@@ -27,23 +30,16 @@ def consumption_landed() -> None:
 
 def classification_queued(*, run_id: int) -> None:
     """A reclassification was queued (on demand, monthly, or after consumption landed): classify,
-    then the steps after a classification (classification_done)."""
-    from celery import chain
-
-    from customers.tiering.tasks import reclassify_customers_task
-
-    chain(reclassify_customers_task.si(run_id), *_after_classification(run_id)).delay()
-
-
-def classification_done(*, run_id: int) -> None:
-    """The steps after a classification, on their own: what the sweep sends for a finished run whose
-    reassignment was never recorded."""
-    from celery import chain
-
-    chain(*_after_classification(run_id)).delay()
+    then the steps after a classification, as one recorded chain per run (crm.common.chains): a
+    second call for the same run sends its next step again instead of starting another chain."""
+    chain_start(
+        "classification",
+        [("classify", {"run_id": run_id}), *_after_classification(run_id)],
+        subject_id=run_id,
+    )
 
 
-def _after_classification(run_id: int) -> list:
+def _after_classification(run_id: int) -> list[tuple[str, dict]]:
     """Move the customers whose tier changed, then cancel their old tier's open visits and open a
     welcome visit with the new manager, then let every other customer find its manager. After a run
     that consumption started, last, open the care visits of a drop in the month just landed (the
@@ -51,32 +47,60 @@ def _after_classification(run_id: int) -> list:
     supervisor sees them the same day, not after the nightly detection, which still runs and opens
     nothing twice (one care visit per customer and month, visits.care)."""
     from customers.models import ClassificationRun
-    from managers.tasks import reassign_after_classification_task, reconcile_assignments_task
-    from visits.tasks import detect_care_visits_task, visits_after_classification_task
 
     steps = [
-        reassign_after_classification_task.si(run_id),
-        visits_after_classification_task.si(run_id),
-        reconcile_assignments_task.si(),
+        ("reassign", {"run_id": run_id}),
+        ("visits_after_classification", {"run_id": run_id}),
+        ("reconcile", {}),
     ]
     trigger = ClassificationRun.objects.filter(pk=run_id).values_list("trigger", flat=True).first()
     if trigger == ClassificationRun.Trigger.CONSUMPTION:
-        from forecasts.tasks import baselines_after_consumption_task
-
-        steps.append(detect_care_visits_task.si())
+        steps.append(("care_visits", {}))
         # the month just landed is the last of the history every customer's baseline starts from
-        steps.append(baselines_after_consumption_task.si())
+        steps.append(("baselines", {"trigger": "consumption"}))
     return steps
 
 
 def tier_changed(*, customer_ids: list[int]) -> None:
     """Tiers changed outside a run (a pin): move those customers to a manager of the new role."""
-    from celery import chain
+    chain_start(
+        "tier_pin",
+        [
+            ("reassign_customers", {"customer_ids": customer_ids}),
+            ("visits_after_pin", {"customer_ids": customer_ids}),
+        ],
+    )
 
-    from managers.tasks import reassign_customers_task
-    from visits.tasks import visits_after_tier_pin_task
 
-    chain(reassign_customers_task.si(customer_ids), visits_after_tier_pin_task.si(customer_ids)).delay()
+# The steps of the chains above, by name: a chain's row stores the names (crm.common.chains). The
+# functions are named by their paths, so that this module imports no app when it loads.
+def _step(function: str, *, waits: tuple[str, ...] = (), failed: str | None = None) -> Step:
+    return Step(function=_lazy(function), waits=waits, failed=_lazy(failed) if failed else None)
+
+
+def _lazy(path: str):
+    def call(**kwargs):
+        return import_string(path)(**kwargs)
+
+    call.__qualname__ = path
+    return call
+
+
+for _name, _definition in {
+    "classify": _step(
+        "customers.tiering.classification.classification_run_execute",
+        waits=("customers.tiering.classification.RunBusy",),
+        failed="customers.tiering.classification.classification_run_fail",
+    ),
+    "reassign": _step("managers.reassignment.reassign_after_run"),
+    "visits_after_classification": _step("visits.generation.tier_changes_handle_for_run"),
+    "reconcile": _step("managers.tasks.reconcile_recorded"),
+    "care_visits": _step("visits.generation.care_visits_run"),
+    "baselines": _step("forecasts.tasks.baselines_start_and_compute"),
+    "reassign_customers": _step("managers.reassignment.customers_reassign"),
+    "visits_after_pin": _step("visits.generation.tier_changes_handle_for_customers"),
+}.items():
+    register_step(_name, _definition)
 
 
 def manager_changed(*, manager_id: int) -> None:
@@ -97,18 +121,25 @@ def follow_ups_raised(*, follow_up_ids: list[int]) -> None:
 
 # ---------------------------------------------------------------- the sweep of runs left behind
 # Every run is recorded in the database before its message is sent (the RunRecord tables:
-# ClassificationRun, ImportJob, VisitRun). If Redis loses its queue (it restarts and keeps nothing
-# on disk) or a worker dies holding a message, the record stays `queued` or `running` and nothing
-# would ever finish it. The sweep, run by beat every few minutes, sends such a run's message again.
-# It leaves alone a run that moved within SWEEP_GRACE (each chunk of a run saves the run; a
-# re-enqueued run is touched too, so the next sweep waits again), a run whose task a live worker
+# ClassificationRun, ImportJob, VisitRun, BaselineRun), every step a write asks for is recorded with
+# the write (PendingHook, crm.common.hooks), and every chain of steps has its row (ChainRun,
+# crm.common.chains). If Redis loses its queue (it restarts and keeps nothing on disk), a worker dies
+# holding a message, or a web process dies between its COMMIT and its send, the record stays and
+# nothing would ever finish it. The sweep, run by beat every minute, sends such a run's message (or
+# a chain's step) again and runs the steps left recorded.
+# It leaves alone a run that moved within the grace (each chunk of a run saves the run; a run or
+# chain sent again is touched too, so the next sweep waits again), a run whose task a live worker
 # holds (running, prefetched or waiting for its retry), and a run whose message still waits in the
-# broker's queue. Sending twice would still be harmless (every task resumes from the run's recorded
-# progress, and the database's locks and unique constraints stop a chunk being done twice) but
-# wasteful. Each kind of run is one line of the registry below (crm.common.runs.RUN_KINDS): a new
-# run table is swept once it is registered there (tests/crm/test_run_registry.py checks that every
-# RunRecord table is). JobRun is not swept: its jobs record a run only once it starts and take no
-# id to resume; beat runs them whole again.
+# broker's queue. The grace is short (CRM_SWEEP_GRACE_SECONDS) when every worker alive by its
+# heartbeat (crm.common.tasks: each worker's main process writes one every
+# CRM_WORKER_HEARTBEAT_SECONDS) answered the broadcast, so what no one holds is truly lost; it is
+# SWEEP_GRACE_MINUTES when one that beats did not answer (a solo worker busy with a long task cannot),
+# or the broker cannot broadcast. Sending twice would still be harmless (every task resumes from the
+# run's recorded progress, a chain's old message is ignored by its token, and the database's locks
+# and unique constraints stop a chunk being done twice) but wasteful. Each kind of run is one line of
+# the registry below (crm.common.runs.RUN_KINDS): a new run table is swept once it is registered
+# there (tests/crm/test_run_registry.py checks that every RunRecord table is). JobRun is not swept:
+# its jobs record a run only once it starts and take no id to resume; beat runs them whole again.
 
 SWEEP_GRACE_MINUTES = 10
 CLASSIFY_TASK = "customers.tiering.tasks.reclassify_customers_task"
@@ -165,10 +196,13 @@ def _waiting_in_broker() -> set[tuple[str, tuple]]:
     return waiting
 
 
-def _reassignment_lost(runs, now: dt.datetime):
-    """The classification's special case: a run finished within the day whose reassignment was
-    never recorded lost the rest of its chain, which is sent again without the classification."""
-    return runs.filter(status="done", reassignment={}, finished_at__gte=now - dt.timedelta(days=1))
+def _not_chained(runs, now: dt.datetime):
+    """Classification runs are swept through their chain (the "chains" line); this line sends a run
+    that has none (its hook was lost before it could record one) into a chain of its own."""
+    from crm.common.models import ChainRun
+
+    chained = ChainRun.objects.filter(name="classification").values("subject_id")
+    return runs.unfinished().exclude(pk__in=chained)
 
 
 # One line per kind of run: its key in the sweep's answer, its RunRecord model, the task that
@@ -178,16 +212,7 @@ register_run_kind(
         "classification",
         "customers.ClassificationRun",
         CLASSIFY_TASK,
-        resend=lambda run_id: classification_queued(run_id=run_id),
-    )
-)
-register_run_kind(
-    RunKind(
-        "classification_tail",
-        "customers.ClassificationRun",
-        "managers.tasks.reassign_after_classification_task",
-        left=_reassignment_lost,
-        resend=lambda run_id: classification_done(run_id=run_id),
+        left=_not_chained,
     )
 )
 register_run_kind(RunKind("imports", "customers.ImportJob", "customers.imports.tasks.import_run_task"))
@@ -202,21 +227,65 @@ register_run_kind(
 )
 
 
-def runs_sweep(*, grace_minutes: int = SWEEP_GRACE_MINUTES) -> dict[str, list[int]]:
-    """Send again the message of every run left queued or running with no live worker on it.
-    Returns the ids re-enqueued per kind (RUN_KINDS' keys)."""
+def _answering_nodes() -> set[str] | None:
+    """The workers that answer a ping (None: the broker cannot broadcast)."""
+    from crm.celery import app
+
+    try:
+        replies = app.control.inspect(timeout=1.0).ping() or {}
+    except NotImplementedError:
+        return None
+    return set(replies)
+
+
+def sweep_grace(*, now: dt.datetime, sweeping_node: str | None = None) -> dt.timedelta:
+    """Short when every worker alive by its heartbeat answered (module comment), else long."""
+    from django.conf import settings
+
+    from crm.common.tasks import fresh_nodes
+
+    long = dt.timedelta(minutes=SWEEP_GRACE_MINUTES)
+    answered = _answering_nodes()
+    if answered is None:
+        return long
+    if sweeping_node:  # a solo worker cannot answer while it sweeps; it holds nothing else
+        answered.add(sweeping_node)
+    if fresh_nodes(now=now) <= answered:
+        return dt.timedelta(seconds=settings.CRM_SWEEP_GRACE_SECONDS)
+    return long
+
+
+def runs_sweep(
+    *, grace_minutes: float | None = None, sweeping_node: str | None = None
+) -> dict[str, list[int]]:
+    """Send again the message of every run (and chain step) left queued or running with no live
+    worker on it, and run the steps left recorded. Returns the ids sent again per kind (RUN_KINDS'
+    keys, "chains" and "hooks")."""
     from django.utils import timezone
 
+    from crm.common.models import ChainRun
+
     now = timezone.now()
-    before = now - dt.timedelta(minutes=grace_minutes)
+    if grace_minutes is None:
+        grace = sweep_grace(now=now, sweeping_node=sweeping_node)
+    else:
+        grace = dt.timedelta(minutes=grace_minutes)
+    before = now - grace
+    # First the steps left recorded: one of them may start a chain or send a run the lines below
+    # would otherwise see as lost.
+    ran_hooks = hooks.run_left_behind(now=now)
     held = Held((_held_by_workers() or set()) | _waiting_in_broker())
     done = {key: kind.left_behind(held, before=before, now=now) for key, kind in RUN_KINDS.items()}
+    left_chains = chains.left_behind(before=before, held=held)
     # Touch first, so that a sweep running at the same moment or the next one does not send again.
     for key, kind in RUN_KINDS.items():
         if done[key]:
             kind.run_model.objects.filter(pk__in=done[key]).update(updated_at=now)
+    if left_chains:
+        ChainRun.objects.filter(pk__in=left_chains).update(updated_at=now)
     _resend(done)
-    return done
+    chains.send_again(left_chains)
+    return {**done, "chains": left_chains, "hooks": ran_hooks}
 
 
 def _resend(done: dict[str, list[int]]) -> None:
@@ -225,7 +294,7 @@ def _resend(done: dict[str, list[int]]) -> None:
             RUN_KINDS[key].send_again(run_id)
 
 
-@shared_task(ignore_result=True)
-def sweep_runs_task() -> dict[str, list[int]]:
-    """From beat, every few minutes: re-enqueue the runs left behind (runs_sweep)."""
-    return runs_sweep()
+@shared_task(bind=True, ignore_result=True)
+def sweep_runs_task(self) -> dict[str, list[int]]:
+    """From beat, every minute: re-enqueue the runs left behind (runs_sweep)."""
+    return runs_sweep(sweeping_node=self.request.hostname)

@@ -28,6 +28,7 @@ from crm.common.fields import (
 from crm.common.filters import FILTER_BACKENDS, BooleanFilter, FilterSet, IdFilter
 from crm.common.parsers import DecimalJSONParser
 from crm.common.permissions import ModelPermissions, model_permissions
+from crm.common.replica import ReplicaListMixin
 from customers import services
 from customers.consumption import consumption_upsert
 from customers.models import (
@@ -253,7 +254,7 @@ class CustomerContactSerializer(ContactSerializer):
     customer = serializers.PrimaryKeyRelatedField(read_only=True)
 
 
-class CustomerViewSet(viewsets.ModelViewSet):
+class CustomerViewSet(ReplicaListMixin, viewsets.ModelViewSet):
     """Customers in the user's scope. A customer is closed (`status: closed`), never deleted: its
     consumption and history stay."""
 

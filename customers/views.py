@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 from crm.common import months, pages
 from crm.common.audit import audit_trail
 from crm.common.paging import paginate
+from crm.common.replica import replica_reads_view
 from crm.common.templatetags.crm_format import grouped_number
 from customers.charts import consumption_chart
 from customers.forms import CustomerListFilter
@@ -33,6 +34,7 @@ def list_columns(customers):
 
 @login_required
 @require_safe
+@replica_reads_view
 def customer_list(request):
     filterset = CustomerListFilter(
         request.GET, queryset=Customer.objects.visible_to(request.user), request=request

@@ -1,7 +1,6 @@
 """REST endpoints of forecasts (api.md): a customer's baselines, the forecast scores, the industry
 trends and the baseline runs. Views translate HTTP to selector and service calls."""
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
@@ -10,6 +9,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.common import hooks
 from crm.common.fields import MAX_ID
 from crm.common.permissions import model_permissions
 from customers.models import Customer
@@ -219,5 +219,5 @@ class BaselineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             made_for=current_month(), trigger=BaselineRun.Trigger.MANUAL, by=request.user
         )
         if created:
-            transaction.on_commit(lambda: compute_baselines_task.delay(run.pk))
+            hooks.send_after_commit(compute_baselines_task, run.pk)
         return Response(self.get_serializer(run).data, status=status.HTTP_202_ACCEPTED)

@@ -31,9 +31,9 @@ def compute_baselines_task(self, run_id: int) -> int:
     return run_id
 
 
-def _start_and_compute(trigger: str) -> int:
-    """Record this month's run, then compute it here rather than as a second message: this task is
-    a step of a chain, and the run is recorded before any work, so a run this process leaves
+def baselines_start_and_compute(trigger: str) -> int:
+    """Record this month's run, then compute it here rather than as a second message: this is a step
+    of a chain (crm/jobs.py), and the run is recorded before any work, so a run this process leaves
     behind (a transient error, a killed worker) is resumed by the sweep (crm/jobs.py) through
     compute_baselines_task."""
     run, _created = baseline_run_start(made_for=current_month(), trigger=trigger)
@@ -48,12 +48,6 @@ def _start_and_compute(trigger: str) -> int:
 
 
 @shared_task(ignore_result=True)
-def baselines_after_consumption_task() -> int:
-    """The chain's step after a classification that consumption started (crm/jobs.py)."""
-    return _start_and_compute(BaselineRun.Trigger.CONSUMPTION)
-
-
-@shared_task(ignore_result=True)
 def start_scheduled_baselines_task() -> int:
     """From beat, monthly, after the month's reclassification: the baselines of this month."""
-    return _start_and_compute(BaselineRun.Trigger.SCHEDULE)
+    return baselines_start_and_compute(BaselineRun.Trigger.SCHEDULE)

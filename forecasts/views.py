@@ -16,6 +16,7 @@ from django.views.decorators.http import require_safe
 from crm.common import months
 from crm.common.exports import table_workbook
 from crm.common.fields import MAX_ID
+from crm.common.replica import replica_reads_view
 from customers.models import Station
 from forecasts.charts import forecast_chart
 from forecasts.industries import section_label
@@ -132,6 +133,7 @@ def industry(request):
 
 @login_required
 @require_safe
+@replica_reads_view
 def industry_export(request):
     """The trends' table, same filters, as an XLSX file: a row per section and station, its 24
     metered months, the baseline's 12 and the managers' 12."""

@@ -9,7 +9,7 @@ and moves each customer, recording every move as an Assignment with its reason:
 - where no manager fits, the customer is left without one: the supervisor's unassigned list.
 A customer whose current manager already serves its tier stays. Running it again moves nobody."""
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -21,27 +21,39 @@ from managers.services import TERRITORY_TIERS, ManagerPool, assignments_apply, v
 BATCH = 2000
 
 
+COUNTS = ("moved", "followed_territory", "unassigned", "kept")
+
+
 def reassign_after_run(*, run_id: int, by=None) -> dict[str, int]:
-    """Reassign every customer whose tier changed in run `run_id`, in batches of customer ids (one
-    transaction each), and record the counts on the run."""
-    counts: Counter[str] = Counter()
+    """Reassign every customer whose tier changed in run `run_id`, in batches of customer ids. Each
+    batch is one transaction that also adds its counts to the run's `reassignment` and records the
+    last customer done, so a step killed midway goes on after its last batch and ends with the
+    counts an uninterrupted step records (a customer moved before the kill is not counted again as
+    kept). A finished reassignment returns what it recorded."""
     pool = ManagerPool()
     territory_managers = valid_territory_managers()
     changed = (
         TierChange.objects.filter(run_id=run_id).order_by("customer_id").values_list("customer_id", flat=True)
     )
-    last = 0
     while True:
-        ids = list(changed.filter(customer_id__gt=last).distinct()[:BATCH])
-        if not ids:
+        with transaction.atomic():
+            run = ClassificationRun.objects.select_for_update().only("reassignment").get(pk=run_id)
+            recorded = {key: 0 for key in COUNTS} | dict(run.reassignment or {})
+            if recorded.get("finished"):
+                break
+            ids = list(changed.filter(customer_id__gt=recorded.get("last", 0)).distinct()[:BATCH])
+            if ids:
+                counts = customers_reassign(
+                    customer_ids=ids, by=by, pool=pool, territory_managers=territory_managers
+                )
+                recorded = {**recorded, **{key: recorded[key] + counts.get(key, 0) for key in COUNTS}}
+                recorded["last"] = ids[-1]
+            else:
+                recorded["finished"] = True
+            ClassificationRun.objects.filter(pk=run_id).update(reassignment=recorded)
+        if recorded.get("finished"):
             break
-        counts.update(
-            customers_reassign(customer_ids=ids, by=by, pool=pool, territory_managers=territory_managers)
-        )
-        last = ids[-1]
-    result = {key: counts.get(key, 0) for key in ("moved", "followed_territory", "unassigned", "kept")}
-    ClassificationRun.objects.filter(pk=run_id).update(reassignment=result)
-    return result
+    return {key: recorded[key] for key in COUNTS}
 
 
 @transaction.atomic

@@ -4,7 +4,6 @@ from django.db import InterfaceError, OperationalError
 from crm.common.models import JobRun
 from crm.common.runs import recorded_run
 from crm.common.scheduling import ScheduledTask
-from managers.reassignment import customers_reassign, reassign_after_run
 from managers.services import RECONCILE_JOB, assignments_reconcile
 
 TRANSIENT = (ConnectionError, OperationalError, InterfaceError)
@@ -14,8 +13,13 @@ TRANSIENT = (ConnectionError, OperationalError, InterfaceError)
 # chunk that waited out its lock timeout (crm.common.chunks) is a transient error: retried.
 @shared_task(base=ScheduledTask, acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
 def reconcile_assignments_task() -> dict[str, int]:
-    """Give customers the manager the rules choose (idempotent: a second run moves nobody); each run
-    leaves one record with its counts (each move is an Assignment with its reason)."""
+    """Give customers the manager the rules choose (idempotent: a second run moves nobody)."""
+    return reconcile_recorded()
+
+
+def reconcile_recorded() -> dict[str, int]:
+    """The reconcile, leaving one record with its counts (each move is an Assignment with its
+    reason); also the last step of a classification's chain (crm/jobs.py)."""
     with recorded_run(RECONCILE_JOB) as run:
 
         def progress(counts: dict[str, int]) -> None:
@@ -25,19 +29,3 @@ def reconcile_assignments_task() -> dict[str, int]:
 
         run.counts = assignments_reconcile(progress=progress)
     return run.counts
-
-
-@shared_task(
-    acks_late=True, reject_on_worker_lost=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5
-)
-def reassign_after_classification_task(run_id: int) -> dict[str, int]:
-    """Move the customers whose tier changed in a classification run (idempotent)."""
-    return reassign_after_run(run_id=run_id)
-
-
-@shared_task(
-    acks_late=True, reject_on_worker_lost=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5
-)
-def reassign_customers_task(customer_ids: list[int]) -> dict[str, int]:
-    """Move these customers (e.g. one whose tier was pinned) to a manager of their tier's role."""
-    return customers_reassign(customer_ids=customer_ids)

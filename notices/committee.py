@@ -4,7 +4,6 @@ request (source `committee`) through service.services.request_open, owned by the
 manager. notices sits above service, so it calls service; service never imports notices."""
 
 import datetime as dt
-import re
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.accounts.roles import leads_a_team
+from crm.common import hooks
 from crm.common.errors import Conflict
 from crm.common.months import add_months, month_start
 from customers.models import ConsumptionRecord, Customer
@@ -29,7 +29,7 @@ from notices.models import (
     SmsMessage,
     branches_of,
 )
-from notices.resolution import MOBILE_REGEX
+from notices.resolution import usable_mobile
 
 AGENDA_DAYS = 90
 
@@ -77,7 +77,7 @@ def meeting_notify(*, meeting: Meeting, by) -> dict[str, int]:
     """The meeting notice to every member with a mainland mobile (a customer's contact's phone, a
     staff member's own), through the SMS gateway as the outage texts go, once: a second call is a
     conflict (409). Answers how many were texted and how many members have no usable mobile."""
-    from notices.sending import CHUNK
+    from notices.sending import chunks
     from notices.tasks import send_sms_task
 
     meeting = Meeting.objects.select_for_update().select_related("committee").get(pk=meeting.pk)
@@ -89,8 +89,8 @@ def meeting_notify(*, meeting: Meeting, by) -> dict[str, int]:
     mobiles, unreachable = [], 0
     for member in members:
         phone = member.contact.phone if member.contact_id else member.user.phone
-        mobile = re.sub(r"[\s-]", "", phone or "")
-        if re.match(MOBILE_REGEX, mobile):
+        mobile = usable_mobile(phone)
+        if mobile:
             mobiles.append(mobile)
         else:
             unreachable += 1
@@ -100,9 +100,8 @@ def meeting_notify(*, meeting: Meeting, by) -> dict[str, int]:
     meeting.notified_at = timezone.now()
     meeting.save(update_fields=["notified_at", "updated_at"])
     ids = [m.pk for m in messages]
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        transaction.on_commit(lambda chunk=chunk: send_sms_task.delay(chunk))
+    for chunk in chunks(ids):
+        hooks.send_after_commit(send_sms_task, chunk)
     return {"texted": len(ids), "unreachable": unreachable}
 
 

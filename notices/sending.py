@@ -85,5 +85,9 @@ def queued_chunks(*, notice_id: int | None = None, left_behind: bool = False) ->
         queued = queued.filter(delivery__notice_id=notice_id)
     if left_behind:
         queued = queued.filter(updated_at__lt=timezone.now() - LEFT_BEHIND)
-    ids = list(queued.order_by("pk").values_list("pk", flat=True))
+    return chunks(list(queued.order_by("pk").values_list("pk", flat=True)))
+
+
+def chunks(ids: list[int]) -> list[list[int]]:
+    """`ids` in the chunks of CHUNK that one sending task takes."""
     return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]

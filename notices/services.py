@@ -7,6 +7,7 @@ allow the step with `Conflict` (409), a user who may not take it with `Permissio
 Nothing is written when a rule refuses: each service is one transaction, checks before writes."""
 
 import datetime as dt
+import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,6 +17,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from crm.accounts.roles import leads_a_team
+from crm.common import hooks
 from crm.common.errors import Conflict
 from customers.models import Customer
 from notices import resolution
@@ -39,6 +41,8 @@ LEAD_TIMES = {
     NoticeKind.ORDERLY_USE: SHORT_LEAD,
     NoticeKind.FAULT: dt.timedelta(0),
 }
+
+logger = logging.getLogger(__name__)
 
 
 WINDOW_PAST = dt.timedelta(days=7)
@@ -178,8 +182,12 @@ def _enqueue_sending(notice_id: int) -> None:
     from notices.sending import queued_chunks
     from notices.tasks import send_sms_task
 
-    for ids in queued_chunks(notice_id=notice_id):
-        send_sms_task.delay(ids)
+    try:
+        for ids in queued_chunks(notice_id=notice_id):
+            send_sms_task.delay(ids)
+    except hooks.BROKER_AWAY as exc:
+        # The messages are queued in the database: beat's notices-send-queued sends them later.
+        logger.warning("notice %s: texts left queued, the broker is away (%s)", notice_id, exc)
 
 
 @transaction.atomic

@@ -27,6 +27,20 @@ def _errors(form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, error)
 
 
+def _told(request, call, success) -> None:
+    """Run a service's `call()` for a button of a page and tell the user how it went: each refusal
+    as an error message, or `success` (a text, or a function of the call's result)."""
+    try:
+        result = call()
+    except ValidationError as exc:
+        for error in exc.messages:
+            messages.error(request, error)
+    except APIException as exc:
+        messages.error(request, str(exc.detail))
+    else:
+        messages.success(request, success(result) if callable(success) else success)
+
+
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def notice_list(request):
@@ -93,21 +107,16 @@ def notice_publish(request, pk):
     notice = get_object_or_404(OutageNotice.objects.visible_to(request.user), pk=pk)
     form = PublishForm(request.POST)
     form.is_valid()
-    try:
-        services.notice_publish(
+    _told(
+        request,
+        lambda: services.notice_publish(
             notice=notice,
             by=request.user,
             reclassify_as_temporary=form.cleaned_data.get("reclassify_as_temporary", False),
             reason=form.cleaned_data.get("reason", ""),
-        )
-    except ValidationError as exc:
-        for errors in exc.message_dict.values():
-            for error in errors:
-                messages.error(request, error)
-    except APIException as exc:
-        messages.error(request, str(exc.detail))
-    else:
-        messages.success(request, _("Published: the customers are being told."))
+        ),
+        _("Published: the customers are being told."),
+    )
     return redirect("notices:notice", notice.pk)
 
 
@@ -116,16 +125,14 @@ def notice_publish(request, pk):
 @require_POST
 def meeting_notify(request, pk):
     meeting = get_object_or_404(Meeting.objects.visible_to(request.user), pk=pk)
-    try:
-        counts = committee_services.meeting_notify(meeting=meeting, by=request.user)
-    except APIException as exc:
-        messages.error(request, str(exc.detail))
-    else:
-        messages.success(
-            request,
+    _told(
+        request,
+        lambda: committee_services.meeting_notify(meeting=meeting, by=request.user),
+        lambda counts: (
             _("The meeting notice is sent to %(texted)s members; %(unreachable)s have no mobile number.")
-            % counts,
-        )
+            % counts
+        ),
+    )
     return redirect("notices:meeting", meeting.pk)
 
 
@@ -134,12 +141,11 @@ def meeting_notify(request, pk):
 @require_POST
 def notice_cancel(request, pk):
     notice = get_object_or_404(OutageNotice.objects.visible_to(request.user), pk=pk)
-    try:
-        services.notice_cancel(notice=notice, by=request.user)
-    except APIException as exc:
-        messages.error(request, str(exc.detail))
-    else:
-        messages.success(request, _("Cancelled: everyone told hears it is off."))
+    _told(
+        request,
+        lambda: services.notice_cancel(notice=notice, by=request.user),
+        _("Cancelled: everyone told hears it is off."),
+    )
     return redirect("notices:notice", notice.pk)
 
 
@@ -153,16 +159,13 @@ def delivery_acknowledge(request, pk):
     if not form.is_valid():
         messages.error(request, _("Give the name of the person who took the notice."))
     else:
-        try:
-            services.delivery_acknowledge(
+        _told(
+            request,
+            lambda: services.delivery_acknowledge(
                 delivery=delivery, acknowledged_by=form.cleaned_data["acknowledged_by"], by=request.user
-            )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        except APIException as exc:
-            messages.error(request, str(exc.detail))
-        else:
-            messages.success(request, _("Acknowledgement recorded."))
+            ),
+            _("Acknowledgement recorded."),
+        )
     target = request.POST.get("next") or "/"
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/"

@@ -150,3 +150,24 @@ def real_worker(transactional_db, tmp_path):
     finally:
         celery_app.conf.update(saved)
         _fresh_broker_connections()
+
+
+@pytest.fixture
+def chain_finished():
+    """Set once a step of a chain has run in a worker and a chain has ended (crm.common.chains)."""
+    import threading
+
+    from celery.signals import task_postrun
+
+    from crm.common.models import ChainRun
+
+    done = threading.Event()
+
+    def on_postrun(sender=None, **kwargs):
+        ended = sender is not None and sender.name == "crm.common.chains.chain_step_task"
+        if ended and ChainRun.objects.filter(finished_at__isnull=False).exists():
+            done.set()
+
+    task_postrun.connect(on_postrun, weak=False)
+    yield done
+    task_postrun.disconnect(on_postrun)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from crm.accounts.roles import leads_a_team
 from crm.common.paging import paginate
+from crm.common.replica import replica_reads_view
 from customers.models import Station
 from managers.models import Manager
 from training.exports import compliance_workbook
@@ -60,6 +61,7 @@ def _compliance_rows(request):
 @login_required
 @permission_required("training.view_trainingrecord", raise_exception=True)
 @require_safe
+@replica_reads_view
 def compliance_report(request):
     filterset, rows = _compliance_rows(request)
     summary = compliance_summary(rows)
@@ -84,6 +86,7 @@ def compliance_report(request):
 @login_required
 @permission_required("training.view_trainingrecord", raise_exception=True)
 @require_safe
+@replica_reads_view
 def compliance_export(request):
     """The compliance table, same filters, as an XLSX file."""
     filterset, rows = _compliance_rows(request)

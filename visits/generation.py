@@ -20,6 +20,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.common import hooks
 from crm.common.chunks import chunk_transaction
 from crm.common.months import add_months, month_start
 from customers.models import Community, Customer, Status, Tier, TierChange, TransformerDistrict
@@ -115,7 +116,9 @@ def _generate_for(
                 lo=lo,
                 hi=lo + size,
             )
-        step(made)  # after the chunk's commit: what it made is there for all to see
+            # In the chunk's transaction: the run's counts hold exactly what committed, so a run
+            # resumed after a kill adds to them (its chunks done before find their tasks made).
+            step(made, policy.tier)
     return created
 
 
@@ -125,9 +128,9 @@ def visit_tasks_generate(
     """Create the scheduled tasks every policy has due on `day` (default today), chunk by chunk.
     Idempotent: what exists is skipped by the database. Returns the tasks created per tier.
 
-    `progress(done=, total=, created=)` is called before the first chunk and after each one: the
-    steps (one policy, period and primary-key chunk each) done of all the run has, known from the
-    start, and the tasks created so far."""
+    `progress(done=, total=, added=)` is called before the first chunk and inside each chunk's
+    transaction: the steps (one policy, period and primary-key chunk each) done of all the run has,
+    known from the start, and the tasks the chunk created, by tier."""
     day = day or timezone.localdate()
     size = size or chunk_size()
     now = timezone.now()
@@ -144,17 +147,16 @@ def visit_tasks_generate(
             bounds[model] = _bounds(model)
     plan = [(policy, period) for policy in policies for period in due_periods(policy=policy, day=day)]
     total = sum(len(_chunks(bounds[_source_model(policy.target)], size)) for policy, _period in plan)
-    done = {"steps": 0, "created": 0}
+    done = {"steps": 0}
 
-    def step(made: int) -> None:
+    def step(made: int, tier: str) -> None:
         done["steps"] += 1
-        done["created"] += made
         if progress is not None:
-            progress(done=done["steps"], total=total, created=done["created"])
+            progress(done=done["steps"], total=total, added={tier: made})
 
-    if progress is not None:
-        progress(done=0, total=total, created=0)
     counts: dict[str, int] = {policy.tier: 0 for policy in policies}
+    if progress is not None:
+        progress(done=0, total=total, added=dict(counts))
     for policy, period in plan:
         counts[policy.tier] += _generate_for(
             policy=policy,
@@ -252,7 +254,7 @@ def visit_run_start(*, job: str = VisitRun.Job.GENERATE, by=None, day: dt.date |
     from visits.tasks import visit_run_task  # here: visits.tasks imports this module
 
     run = VisitRun.objects.create(job=job, day=day or timezone.localdate(), started_by=by)
-    transaction.on_commit(lambda: visit_run_task.delay(run.pk))
+    hooks.send_after_commit(visit_run_task, run.pk)
     return run
 
 
@@ -275,9 +277,13 @@ def visit_run_execute(*, run_id: int) -> VisitRun:
         run.save(update_fields=["status", "started_at", "error", "updated_at"])
     # Generation reports each chunk's commit on the run (its counts while it runs: steps done of all
     # and tasks so far, replaced by the result at the end); the other jobs are a few statements.
-    extra = {"progress": _progress_saver(run.pk)} if run.job == VisitRun.Job.GENERATE else {}
+    is_generation = run.job == VisitRun.Job.GENERATE
+    extra = {"progress": _progress_saver(run.pk)} if is_generation else {}
     try:
         counts = JOBS[run.job](day=run.day, **extra)
+        if is_generation:  # what every attempt's committed chunks added (_progress_saver)
+            recorded = VisitRun.objects.values_list("counts", flat=True).get(pk=run.pk)
+            counts = {key: n for key, n in recorded.items() if not key.startswith("steps_")}
     except Exception as exc:
         VisitRun.objects.filter(pk=run.pk).update(
             status=VisitRun.State.FAILED, finished_at=timezone.now(), error=repr(exc)[:2000]
@@ -291,12 +297,25 @@ def visit_run_execute(*, run_id: int) -> VisitRun:
 
 
 def _progress_saver(run_id: int):
-    def save(*, done: int, total: int, created: int) -> None:
-        VisitRun.objects.filter(pk=run_id).update(
-            counts={"steps_done": done, "steps_total": total, "created": created}, updated_at=timezone.now()
-        )
+    """Adds each chunk's tasks to the run's counts (by tier and `created`), in the chunk's
+    transaction; the steps done are this attempt's (a resumed run walks every chunk again)."""
+
+    def save(*, done: int, total: int, added: dict[str, int]) -> None:
+        with transaction.atomic():
+            counts = VisitRun.objects.select_for_update().values_list("counts", flat=True).get(pk=run_id)
+            counts = dict(counts or {})
+            for tier, made in added.items():
+                counts[tier] = counts.get(tier, 0) + made
+                counts["created"] = counts.get("created", 0) + made
+            counts.update(steps_done=done, steps_total=total)
+            VisitRun.objects.filter(pk=run_id).update(counts=counts, updated_at=timezone.now())
 
     return save
+
+
+def care_visits_run() -> VisitRun:
+    """A recorded care detection now: a step of a consumption-triggered chain (crm/jobs.py)."""
+    return visit_run_now(job=VisitRun.Job.CARE)
 
 
 def visit_run_now(*, job: str, day: dt.date | None = None) -> VisitRun:

@@ -49,14 +49,3 @@ def send_visit_reminders_task() -> dict:
 @shared_task(base=ScheduledTask, **_OPTIONS)
 def send_overdue_digest_task() -> dict:
     return generation.visit_run_now(job=VisitRun.Job.DIGEST).counts
-
-
-@shared_task(**_OPTIONS)
-def visits_after_classification_task(run_id: int) -> dict:
-    """After reassignment: cancel the old tier's open tasks of changed customers and welcome them."""
-    return generation.tier_changes_handle_for_run(run_id=run_id)
-
-
-@shared_task(**_OPTIONS)
-def visits_after_tier_pin_task(customer_ids: list[int]) -> dict:
-    return generation.tier_changes_handle_for_customers(customer_ids=customer_ids)

@@ -8,7 +8,15 @@ from django.contrib import admin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from crm.common.models import JobRun, OutboxEvent, RateSlot, ScheduledSlot, WorkerHeartbeat
+from crm.common.models import (
+    ChainRun,
+    JobRun,
+    OutboxEvent,
+    PendingHook,
+    RateSlot,
+    ScheduledSlot,
+    WorkerHeartbeat,
+)
 
 admin.site.site_header = _("Power supply CRM administration")
 admin.site.site_title = _("Power supply CRM")
@@ -66,6 +74,26 @@ class RateSlotAdmin(ReadOnlyAdmin):
     """The shared rate limits' clocks (the SMS gateway's): written by the senders only."""
 
     list_display = ["name", "next_at"]
+
+
+@admin.register(PendingHook)
+class PendingHookAdmin(ReadOnlyAdmin):
+    """Steps recorded with a write and not yet run (docs/faults.md): the sweep runs them; a row with
+    many attempts is a step that keeps failing, its last error beside it."""
+
+    list_display = ["target", "created_at", "attempts", "error"]
+    search_fields = ["target"]
+
+
+@admin.register(ChainRun)
+class ChainRunAdmin(ReadOnlyAdmin):
+    """Chains of background steps (docs/faults.md): how far each got, how often the sweep sent a
+    step again, and the late messages ignored."""
+
+    list_display = ["name", "subject_id", "done", "resends", "ignored_messages", "updated_at", "finished_at"]
+    list_filter = ["name"]
+    search_fields = ["=subject_id"]
+    show_full_result_count = False
 
 
 def register_remaining(app_label: str) -> None:

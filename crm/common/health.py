@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.common.chunks import stalled_runs
-from crm.common.models import WorkerHeartbeat
+from crm.common.models import NODE_PREFIX, WorkerHeartbeat
 
 # The heartbeat task runs every minute (CELERY_BEAT_SCHEDULE); three missed beats mean trouble.
 WORKER_STALE_AFTER = timedelta(minutes=3)
@@ -89,7 +89,8 @@ class HealthView(APIView):
         stalled = []
         if database == "ok":
             stalled = stalled_runs()
-            beat = WorkerHeartbeat.objects.order_by("-seen_at").first()
+            # the consuming heartbeat: a node's own says its process lives, not that it consumes
+            beat = WorkerHeartbeat.objects.exclude(name__startswith=NODE_PREFIX).order_by("-seen_at").first()
             if beat is not None:
                 seen_at = beat.seen_at
                 worker = "ok" if timezone.now() - beat.seen_at < WORKER_STALE_AFTER else "stale"

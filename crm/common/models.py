@@ -16,9 +16,13 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
+NODE_PREFIX = "node:"  # the heartbeat rows a worker's main process writes (crm.common.tasks)
+
+
 class WorkerHeartbeat(models.Model):
     """Written by a periodic task, so /health/ can tell whether a worker is consuming the queue
-    whatever the broker (the filesystem transport has no broadcast to ping workers with)."""
+    whatever the broker (the filesystem transport has no broadcast to ping workers with); and, as
+    `node:<name>`, by each worker's main process, so the runs' sweep knows which workers are alive."""
 
     name = models.CharField(max_length=200, unique=True)
     seen_at = models.DateTimeField()
@@ -197,3 +201,72 @@ class RateSlot(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# ---------------------------------------------------------------- steps that must follow a write
+class PendingHook(models.Model):
+    """A step a write asks for (a hook of settings.CRM_HOOKS, or a task to send), recorded in the
+    write's own transaction (crm.common.hooks). It is run once the transaction commits and deleted
+    when that succeeds. A row left behind means the step never ran: the process died between its
+    COMMIT and the step, or the broker was away when the step had to send. The runs' sweep runs
+    such rows (crm.jobs.runs_sweep), so a write that committed never loses what must follow it."""
+
+    target = models.CharField(
+        _("target"), max_length=200, help_text=_("a function's dotted path, or a task's name")
+    )
+    is_task = models.BooleanField(_("is a task"), default=False)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    attempts = models.PositiveIntegerField(_("attempts that failed"), default=0)
+    error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("pending step")
+        verbose_name_plural = _("pending steps")
+
+    def __str__(self) -> str:
+        return f"{self.target} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ChainRun(TimeStampedModel):
+    """A chain of background steps (a reclassification, then the reassignment, the visits, the
+    reconcile...), recorded so the runs' sweep sees every step, not only the first
+    (crm.common.chains). `done` steps of `steps` have finished; the message of the next carries
+    (chain, step, token). The sweep sends a step left behind again under a new token, so the old
+    message, if it returns (Redis gives an unacknowledged message back after its visibility
+    timeout), runs nothing and is counted in `ignored_messages`."""
+
+    name = models.CharField(_("chain"), max_length=60)
+    subject_id = models.BigIntegerField(_("subject"), null=True, blank=True, help_text=_("e.g. the run's id"))
+    steps = models.JSONField(_("steps"), default=list)
+    done = models.PositiveIntegerField(_("steps done"), default=0)
+    token = models.CharField(_("token"), max_length=32, default="")
+    sends = models.PositiveIntegerField(_("messages sent"), default=0)
+    resends = models.PositiveIntegerField(_("sent again by the sweep"), default=0)
+    ignored_messages = models.PositiveIntegerField(_("messages ignored"), default=0)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name = _("chain of steps")
+        verbose_name_plural = _("chains of steps")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "subject_id"],
+                condition=models.Q(subject_id__isnull=False),
+                name="chainrun_one_per_subject",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["updated_at"],
+                name="chainrun_unfinished",
+                condition=models.Q(finished_at__isnull=True, error=""),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.subject_id or ''} {self.done}/{len(self.steps)}"

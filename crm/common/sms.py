@@ -111,13 +111,16 @@ class SharedRateLimiter:
     def __init__(self, name: str, per_second: float):
         self.name = name
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._row_made = False  # the limit's row exists: made once per limiter, not per send
 
     def wait(self) -> None:
         from crm.common.models import RateSlot
 
         if not self.interval:
             return
-        RateSlot.objects.get_or_create(name=self.name)
+        if not self._row_made:
+            RateSlot.objects.get_or_create(name=self.name)
+            self._row_made = True
         with transaction.atomic():
             now = time.time()
             slots = RateSlot.objects.filter(name=self.name)

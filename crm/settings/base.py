@@ -112,6 +112,27 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# --- reads off the primary (docs/scale.md; crm/common/replica.py) --------------------------------
+# With DATABASE_REPLICA_URL (a streaming replica of DATABASE_URL, ideally a read-only role), the
+# list, report and export views that crm/common/replica.py names read from it, except for a user who
+# wrote within the last DATABASE_REPLICA_PIN_SECONDS (keep it above the replica's lag). Unset:
+# one database, no router. The replica gets no migrations, and in tests it mirrors the test
+# database instead of getting one of its own (tests/crm/test_replica.py points it at a second one).
+DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=15)
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": DATABASES["default"].get("CONN_HEALTH_CHECKS", False),
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["crm.common.replica.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "crm.common.replica.PinAfterWriteMiddleware",
+    )
+# --- end of reads off the primary ----------------------------------------------------------------
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
@@ -310,7 +331,11 @@ SPECTACULAR_SETTINGS = {
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # An unacknowledged message (its worker died) comes back after this many seconds; the runs' sweep
+    # resumes the run long before (crm/jobs.py), and the late message is then ignored.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=3600)
+    }
 else:
     _broker_dir = VAR_DIR / "broker"
     _broker_dir.mkdir(parents=True, exist_ok=True)
@@ -329,15 +354,30 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # An empty cache while Redis is away, not a 500 on every page (crm/common/cache.py).
+            "BACKEND": "crm.common.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "crm",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 CELERY_TASK_IGNORE_RESULT = True  # every job records its run in the database instead
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker that loses the broker reconnects for as long as it takes, at start-up too (with the pin
+# of crm/common/broker.py a Redis restart is such a loss, not a crash).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# The runs' sweep (crm/jobs.py): a step recorded with a write and not run is run after this many
+# seconds; a run or chain step no live worker holds is sent again after CRM_SWEEP_GRACE_SECONDS when
+# every worker alive by its heartbeat (written every CRM_WORKER_HEARTBEAT_SECONDS, alive while at
+# most CRM_WORKER_FRESH_SECONDS old) answered the sweep's broadcast, else after 10 minutes.
+CRM_HOOK_GRACE_SECONDS = env.int("CRM_HOOK_GRACE_SECONDS", default=60)
+CRM_SWEEP_GRACE_SECONDS = env.int("CRM_SWEEP_GRACE_SECONDS", default=60)
+CRM_WORKER_HEARTBEAT_SECONDS = env.int("CRM_WORKER_HEARTBEAT_SECONDS", default=20)
+CRM_WORKER_FRESH_SECONDS = env.int("CRM_WORKER_FRESH_SECONDS", default=60)
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TIMEZONE = TIME_ZONE
 # django_celery_beat's DatabaseScheduler, whose crontab sends each name their slot so a job runs once
@@ -371,7 +411,7 @@ WEBHOOKS_TASK_SECONDS = env.float("WEBHOOKS_TASK_SECONDS", default=4.0)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "crm.common.tasks.heartbeat_task", "schedule": 60.0},
     # Runs left queued or running when Redis lost its queue or a worker died: sent again.
-    "sweep-runs": {"task": "crm.jobs.sweep_runs_task", "schedule": 300.0},
+    "sweep-runs": {"task": "crm.jobs.sweep_runs_task", "schedule": 60.0},
     "reclassify-monthly": {
         "task": "customers.tiering.tasks.start_scheduled_reclassification_task",
         "schedule": crontab(minute=0, hour=RECLASSIFY_HOUR, day_of_month=RECLASSIFY_DAY_OF_MONTH),

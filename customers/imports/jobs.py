@@ -19,6 +19,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from crm.common import hooks
 from crm.common.chunks import chunk_transaction
 from crm.common.scopes import scope_for
 from customers.imports.columns import HEADER_SEARCH_ROWS, ColumnMap, find_columns
@@ -138,7 +139,7 @@ def import_create(*, upload, kind: str, partial: bool, by, confirm_duplicate: bo
     from customers.imports.tasks import import_run_task
 
     language = translation.get_language()
-    transaction.on_commit(lambda: import_run_task.delay(job.pk, language))
+    hooks.send_after_commit(import_run_task, job.pk, language)
     return job
 
 

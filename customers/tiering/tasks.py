@@ -1,42 +1,21 @@
 """Reclassification tasks (tiering). Both take ids only and call one service.
 
-`reclassify_customers_task` is safe to run again at any moment: acks_late with rejection on worker
-loss puts the message back when the worker dies, and the run resumes after its last committed chunk."""
-
-import traceback
+The classification itself runs as the first step of its chain (crm.common.chains, crm/jobs.py):
+recorded, resumed after its last committed chunk, and swept step by step."""
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
+from crm.common import hooks
 from crm.common.scheduling import ScheduledTask
 from customers.models import ClassificationRun
-from customers.tiering.classification import (
-    RunBusy,
-    classification_run_execute,
-    classification_run_fail,
-    classification_run_start,
-)
-
-BUSY_RETRY_SECONDS = 30
-TRANSIENT_RETRIES = 5
+from customers.tiering.classification import classification_run_start
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None, ignore_result=True)
-def reclassify_customers_task(self, run_id: int) -> int:
-    """Run (or resume) classification run `run_id` to the end. Waits while another run is running;
-    retries transient database errors; records any other failure on the run."""
-    try:
-        classification_run_execute(run_id=run_id)
-    except RunBusy as exc:
-        raise self.retry(exc=exc, countdown=BUSY_RETRY_SECONDS) from exc
-    except (OperationalError, InterfaceError) as exc:
-        if self.request.retries < TRANSIENT_RETRIES:
-            raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
-        classification_run_fail(run_id=run_id, error=traceback.format_exc())
-        raise
-    except Exception:
-        classification_run_fail(run_id=run_id, error=traceback.format_exc())
-        raise
+@shared_task(ignore_result=True)
+def reclassify_customers_task(run_id: int) -> int:
+    """Start the chain of run `run_id` (classify, then the steps after it: crm/jobs.py), or, when it
+    has one, send its next step again: what the runs' sweep sends for a run that has no chain."""
+    hooks.after_commit("classification_queued", run_id=run_id)
     return run_id
 
 

@@ -33,9 +33,12 @@ from django.utils import timezone
 
 from crm import jobs
 from crm.celery import app as celery_app
+from crm.common import chains
+from crm.common.models import ChainRun
 from customers.models import ClassificationRun, Customer, Tier, TierChange
 from customers.tiering.classification import classification_run_execute
 from managers.models import Assignment, Role
+from managers.reassignment import COUNTS
 from tests.conftest import _fresh_broker_connections
 from tests.customers.tiering_helpers import add_consumption
 from tests.factories import CustomerFactory, ManagerFactory
@@ -86,9 +89,10 @@ def _query(sql: str, params=()) -> list[tuple]:
 
 
 class Workers:
-    """`celery worker` processes (solo pool: the process that runs the task is the one killed)."""
+    """`celery worker` processes (by default the solo pool: the process that runs the task is the
+    one killed; `options` replace the pool's, e.g. a prefork pool and a module of test tasks)."""
 
-    def __init__(self, broker: str, tmp_path: Path):
+    def __init__(self, broker: str, tmp_path: Path, options: tuple[str, ...] = ("--pool=solo",)):
         db = connection.settings_dict
         self.env = {
             **os.environ,
@@ -102,6 +106,7 @@ class Workers:
             "PYTHONUNBUFFERED": "1",
         }
         self.tmp_path = tmp_path
+        self.options = options
         self.processes: list[subprocess.Popen] = []
 
     def start(self) -> subprocess.Popen:
@@ -114,7 +119,7 @@ class Workers:
                 "-A",
                 "crm",
                 "worker",
-                "--pool=solo",
+                *self.options,
                 "--loglevel=INFO",
                 "--without-gossip",
                 "--without-mingle",
@@ -244,15 +249,20 @@ def _terminate(pids) -> None:
 
 
 def _chain_finished(run_id: int) -> bool:
-    """The run is done and the rest of its chain (reassignment, visits, assignments) has run: the
-    reassignment is recorded and nothing waits in the queue or runs on a worker."""
+    """The run is done and the rest of its chain (reassignment, visits, assignments) has run: its
+    chain has ended and nothing waits in the queue or runs on a worker."""
     run = ClassificationRun.objects.get(pk=run_id)
-    if run.status != ClassificationRun.State.DONE or not run.reassignment:
+    chain = ChainRun.objects.filter(name="classification", subject_id=run_id).first()
+    if run.status != ClassificationRun.State.DONE or chain is None or chain.finished_at is None:
         return False
     if redis.Redis.from_url(celery_app.conf.broker_url).llen("celery"):
         return False
     active = celery_app.control.inspect(timeout=1.0).active() or {}
     return not any(active.values())
+
+
+def _reassigned(run: ClassificationRun) -> int:
+    return sum(run.reassignment[key] for key in COUNTS)
 
 
 def _classification_state(run_id: int) -> dict:
@@ -320,7 +330,8 @@ def test_reclassification_killed_mid_run_ends_as_an_uninterrupted_run(workers, p
     _kill(workers, worker, lock)
     assert ClassificationRun.objects.get(pk=run.pk).status == ClassificationRun.State.RUNNING
     # and a new worker starts and the runs' sweep finds the run
-    assert _restart_and_sweep(workers)["classification"] == [run.pk]
+    chain = ChainRun.objects.get(name="classification", subject_id=run.pk)
+    assert _restart_and_sweep(workers)["chains"] == [chain.pk]
     wait_for(lambda: _chain_finished(run.pk), "the resumed run and its chain to finish")
     # Then it ended where an uninterrupted run ends, with nothing twice
     done = ClassificationRun.objects.get(pk=run.pk)
@@ -329,7 +340,7 @@ def test_reclassification_killed_mid_run_ends_as_an_uninterrupted_run(workers, p
     _assert_no_duplicates(run.pk)
     faulted = _classification_state(run.pk)
     assert faulted == _uninterrupted_classification(initial)
-    assert sum(done.reassignment.values()) == len(faulted["changes"])
+    assert _reassigned(done) == len(faulted["changes"])
 
 
 def test_reclassification_whose_database_connection_drops_retries_and_completes(workers, population):
@@ -376,12 +387,16 @@ def test_visit_generation_killed_mid_run_ends_as_an_uninterrupted_run(workers, p
     assert _visit_tasks() == faulted
 
 
-def test_the_sweep_leaves_alone_a_run_whose_message_waits_in_redis(broker, world):
-    # Given a run recorded long ago whose message still waits in the queue (no worker is running)
+def test_the_sweep_leaves_alone_a_chain_whose_message_waits_in_redis(broker, world):
+    # Given a chain recorded long ago whose message still waits in the queue (no worker is running)
     run = ClassificationRun.objects.create(trigger=ClassificationRun.Trigger.MANUAL)
-    ClassificationRun.objects.filter(pk=run.pk).update(updated_at=timezone.now() - dt.timedelta(hours=1))
     jobs.classification_queued(run_id=run.pk)
+    chain = ChainRun.objects.get(name="classification", subject_id=run.pk)
+    ChainRun.objects.filter(pk=chain.pk).update(updated_at=timezone.now() - dt.timedelta(hours=1))
+    ClassificationRun.objects.filter(pk=run.pk).update(updated_at=timezone.now() - dt.timedelta(hours=1))
     # When the sweep looks; then it reads the message in Redis and sends nothing again
-    assert (jobs.CLASSIFY_TASK, (run.pk,)) in jobs._waiting_in_broker()
-    assert jobs.runs_sweep()["classification"] == []
+    assert (chains.TASK, (chain.pk, 0, chain.token)) in jobs._waiting_in_broker()
+    swept = jobs.runs_sweep()
+    assert swept["chains"] == []
+    assert swept["classification"] == []
     assert redis.Redis.from_url(broker).llen("celery") == 1

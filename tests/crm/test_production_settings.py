@@ -26,7 +26,7 @@ def test_production_starts_with_a_secret_key_and_redis_url_and_shares_the_cache_
     started = _start(DJANGO_SECRET_KEY=KEY, REDIS_URL="redis://127.0.0.1:6379/0")
     # Then they do, with the cache in Redis
     assert started.returncode == 0, started.stderr
-    assert started.stdout.strip() == "django.core.cache.backends.redis.RedisCache"
+    assert started.stdout.strip() == "crm.common.cache.TolerantRedisCache"
 
 
 def test_production_still_refuses_to_start_without_the_secret_key():

@@ -15,7 +15,7 @@ from customers.tiering.classification import classification_run_execute
 from managers.services import RECONCILE_JOB
 from tests.factories import CustomerFactory
 from visits.generation import visit_run_execute, visit_tasks_generate
-from visits.models import VisitRun
+from visits.models import VisitRun, VisitTask
 
 pytestmark = pytest.mark.django_db
 
@@ -216,10 +216,11 @@ def test_generation_reports_each_step_with_the_total_known_from_the_start(world)
     # then the first call (before any chunk) already knows how many steps there are, each step moves
     # on by one, and the last has every task created
     total = calls[0]["total"]
-    assert calls[0] == {"done": 0, "total": total, "created": 0}
+    assert calls[0] == {"done": 0, "total": total, "added": dict.fromkeys(calls[0]["added"], 0)}
     assert [c["done"] for c in calls] == list(range(total + 1))
     assert {c["total"] for c in calls} == {total}
-    assert calls[-1]["created"] == counts["created"] > 0
+    # each chunk says what it added, by tier: together, every task created
+    assert sum(n for c in calls for n in c["added"].values()) == counts["created"] > 0
 
 
 def test_a_generation_run_keeps_its_progress_on_the_run_and_its_result_at_the_end(world, monkeypatch):
@@ -301,3 +302,37 @@ def test_reconcile_progress_is_for_those_who_assign_and_only_for_reconcile_runs(
         _get(client, world.supervisor, reverse("managers:reconcile-progress", args=[other.pk])).status_code
         == 404
     )
+
+
+def test_a_generation_run_killed_midway_counts_every_task_once_when_resumed(world, settings, monkeypatch):
+    # Given key accounts generated one per chunk, and a worker killed in the third chunk
+    CustomerFactory.create_batch(
+        3, station=world.station_a, manager=world.manager_a.user, tier=Tier.KEY_ACCOUNT
+    )
+    settings.VISIT_GENERATION_CHUNK_SIZE = 1
+    run = VisitRun.objects.create(day=dt.date(2026, 3, 15))
+    from visits import generation
+
+    real = generation.tasks_spread
+    calls = []
+
+    def killed_in_the_third_chunk(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 3:
+            raise SystemExit("worker killed")
+        return real(**kwargs)
+
+    monkeypatch.setattr(generation, "tasks_spread", killed_in_the_third_chunk)
+    with pytest.raises(SystemExit):
+        visit_run_execute(run_id=run.pk)
+    assert VisitRun.objects.get(pk=run.pk).status == "running"
+    made_before = VisitTask.objects.count()
+    assert made_before > 0
+    # When the message comes back and the run is executed again
+    monkeypatch.setattr(generation, "tasks_spread", real)
+    visit_run_execute(run_id=run.pk)
+    # Then the run counts every task created, those of the first attempt too, none twice
+    run.refresh_from_db()
+    assert run.status == "done"
+    assert run.counts["created"] == VisitTask.objects.count() > made_before
+    assert run.counts["key_account"] == VisitTask.objects.filter(customer__tier=Tier.KEY_ACCOUNT).count()

@@ -2,33 +2,15 @@
 REDIS_URL is set, the filesystem transport otherwise): an administrator asks for a
 reclassification over the API, the worker classifies, then reassigns, then reconciles."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from celery.signals import task_postrun
 
 from customers.models import ClassificationRun, Customer, Tier
 from managers.models import Assignment, Role
 from tests.factories import ManagerFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-LAST_STEP = "managers.tasks.reconcile_assignments_task"
-
-
-@pytest.fixture
-def chain_finished():
-    """Set when the last step of the chain has run in the worker."""
-    done = threading.Event()
-
-    def on_postrun(sender=None, **kwargs):
-        if sender is not None and sender.name == LAST_STEP:
-            done.set()
-
-    task_postrun.connect(on_postrun, weak=False)
-    yield done
-    task_postrun.disconnect(on_postrun)
 
 
 def test_reclassification_requested_over_the_api_runs_through_a_real_worker(

@@ -130,7 +130,7 @@ def test_resumed_run_after_a_crash_ends_as_an_uninterrupted_run(monkeypatch):
     assert (run.status, run.chunks_done) == (State.RUNNING, 2)
     # and the redelivered task resumes it
     monkeypatch.setattr(classification, "classify_range", real)
-    reclassify_customers_task.delay(run.pk)
+    classification_run_execute(run_id=run.pk, size=7)
     # Then the end state and the counts are those of the uninterrupted run
     run.refresh_from_db()
     assert run.status == State.DONE
@@ -138,7 +138,7 @@ def test_resumed_run_after_a_crash_ends_as_an_uninterrupted_run(monkeypatch):
     assert (run.examined, run.changed, run.pinned, run.transitions) == expected_counts
 
 
-def test_a_failing_run_records_its_error(monkeypatch):
+def test_a_failing_run_records_its_error(monkeypatch, django_capture_on_commit_callbacks):
     CustomerFactory()
 
     def broken(**kwargs):
@@ -146,8 +146,8 @@ def test_a_failing_run_records_its_error(monkeypatch):
 
     monkeypatch.setattr(classification, "classify_range", broken)
     run = ClassificationRun.objects.create(trigger="manual")
-    with pytest.raises(ValueError, match="disk on fire"):
-        reclassify_customers_task.delay(run.pk)
+    with pytest.raises(ValueError, match="disk on fire"), django_capture_on_commit_callbacks(execute=True):
+        reclassify_customers_task.delay(run.pk)  # its chain's first step fails
     run.refresh_from_db()
     assert run.status == State.FAILED
     assert "disk on fire" in run.error
@@ -180,7 +180,14 @@ def test_consumption_landing_queues_a_reclassification_that_classifies_and_reass
     assert (run.trigger, run.status) == (ClassificationRun.Trigger.CONSUMPTION, State.DONE)
     customer.refresh_from_db()
     assert customer.tier == Tier.KEY_ACCOUNT
-    assert run.reassignment == {"moved": 0, "followed_territory": 0, "unassigned": 1, "kept": 0}
+    assert run.reassignment == {
+        "moved": 0,
+        "followed_territory": 0,
+        "unassigned": 1,
+        "kept": 0,
+        "last": customer.pk,
+        "finished": True,
+    }
 
 
 def test_beat_queues_a_scheduled_run_on_the_configured_day(settings):

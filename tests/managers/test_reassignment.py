@@ -6,6 +6,7 @@ import pytest
 from django.utils.translation import gettext as _
 
 from customers.models import Customer, Tier
+from managers import reassignment
 from managers.models import Assignment, Role
 from managers.reassignment import reassign_after_run
 from tests.customers.tiering_helpers import reclassify
@@ -44,7 +45,7 @@ def test_changed_customer_moves_to_least_loaded_qualified_manager_of_the_new_rol
     ) % {"tier": Tier.VIP.label}
     assert counts == {"moved": 1, "followed_territory": 0, "unassigned": 0, "kept": 0}
     run.refresh_from_db()
-    assert run.reassignment == counts
+    assert run.reassignment == {**counts, "last": customer.pk, "finished": True}
 
 
 def test_manager_with_a_full_portfolio_receives_no_one(station):
@@ -119,5 +120,32 @@ def test_reassigning_the_same_run_again_moves_nobody(station):
     before = Assignment.objects.count()
     counts = reassign_after_run(run_id=run.pk)
     assert Assignment.objects.count() == before
-    assert counts == {"moved": 0, "followed_territory": 0, "unassigned": 0, "kept": 1}
+    # and the second call says what the reassignment did, not "kept" for the customer it moved
+    assert counts == {"moved": 1, "followed_territory": 0, "unassigned": 0, "kept": 0}
     assert Customer.objects.get(pk=customer.pk).manager_id is not None
+
+
+def test_a_reassignment_killed_midway_goes_on_and_counts_as_an_uninterrupted_one(station, monkeypatch):
+    # Given three customers turning VIP, reassigned one per batch, and a worker that dies in the second
+    ManagerFactory(station=station, role=Role.VIP_MANAGER)
+    customers = [vip_customer(station) for _ in range(3)]
+    run = reclassify()
+    monkeypatch.setattr(reassignment, "BATCH", 1)
+    real = reassignment.customers_reassign
+    calls = []
+
+    def dies_in_the_second_batch(**kwargs):
+        calls.append(kwargs["customer_ids"])
+        if len(calls) == 2:
+            raise SystemExit("worker killed")
+        return real(**kwargs)
+
+    monkeypatch.setattr(reassignment, "customers_reassign", dies_in_the_second_batch)
+    with pytest.raises(SystemExit):
+        reassign_after_run(run_id=run.pk)
+    # When the step runs again (the message came back)
+    counts = reassign_after_run(run_id=run.pk)
+    # Then every customer has moved once, and the counts are those of one uninterrupted run
+    assert counts == {"moved": 3, "followed_territory": 0, "unassigned": 0, "kept": 0}
+    assert calls[2:] == [[customers[1].pk], [customers[2].pk]]  # the first batch is not done again
+    assert Assignment.objects.filter(customer__in=customers, ended_at__isnull=True).count() == 3

@@ -33,13 +33,6 @@ def run_finished():
     task_postrun.disconnect(handler)
 
 
-@pytest.fixture
-def chain_finished():
-    done, handler = _finished("managers.tasks.reconcile_assignments_task")
-    yield done
-    task_postrun.disconnect(handler)
-
-
 def test_visit_generation_requested_over_the_api_runs_through_a_real_worker(
     world, api, real_worker, run_finished
 ):
