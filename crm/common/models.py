@@ -24,11 +24,13 @@ class WorkerHeartbeat(models.Model):
     whatever the broker (the filesystem transport has no broadcast to ping workers with); and, as
     `node:<name>`, by each worker's main process, so the runs' sweep knows which workers are alive."""
 
-    name = models.CharField(max_length=200, unique=True)
-    seen_at = models.DateTimeField()
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    seen_at = models.DateTimeField(_("seen at"))
 
     class Meta:
         ordering = ["-seen_at"]
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
