@@ -293,9 +293,11 @@ def consumption_write(records: list[Reading]) -> tuple[int, int]:
 
 
 # The readings travel by COPY into a temporary table, then one INSERT ... SELECT
-# ... ON CONFLICT upserts them all; RETURNING tells an insert (xmax = 0) from an update, so nothing
-# is counted beforehand. Sending them as arrays instead cost as much again as the database's work:
-# every value adapted to SQL text, one statement per chunk.
+# ... ON CONFLICT upserts them all; RETURNING tells an insert (its two stamps are this call's `now`)
+# from an update (it keeps its older created_at), so nothing is counted beforehand. Not `xmax = 0`:
+# PostgreSQL returns no system column from an insert into a partitioned table (customers 0011).
+# Sending them as arrays instead cost as much again as the database's work: every value adapted to
+# SQL text, one statement per chunk.
 _INCOMING_SQL = """
     CREATE TEMPORARY TABLE consumption_incoming (
         customer_id bigint, period date, kwh numeric, amount_yuan numeric, max_demand_kw numeric
@@ -308,7 +310,7 @@ _UPSERT_SQL = """
         ON CONFLICT (customer_id, period) DO UPDATE SET kwh = EXCLUDED.kwh,
             amount_yuan = EXCLUDED.amount_yuan, max_demand_kw = EXCLUDED.max_demand_kw,
             updated_at = EXCLUDED.updated_at
-        RETURNING xmax = 0 AS inserted
+        RETURNING created_at = updated_at AS inserted
     )
     SELECT COUNT(*) FROM written WHERE inserted"""
 COPY_CHUNK = 50000  # readings per COPY: the text of one chunk is held in memory

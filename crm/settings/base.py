@@ -416,6 +416,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tiering.tasks.start_scheduled_reclassification_task",
         "schedule": crontab(minute=0, hour=RECLASSIFY_HOUR, day_of_month=RECLASSIFY_DAY_OF_MONTH),
     },
+    # Consumption partitions (customers/partitions.py): this year's and the next two made ahead.
+    "consumption-partitions-monthly": {
+        "task": "customers.tasks.ensure_consumption_partitions_task",
+        "schedule": crontab(minute=30, hour=1, day_of_month=1),
+    },
     "reconcile-assignments-hourly": {
         "task": "managers.tasks.reconcile_assignments_task",
         "schedule": crontab(minute=15),
