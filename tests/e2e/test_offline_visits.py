@@ -52,7 +52,9 @@ def wait_until(check, what: str, seconds: float = 15):
 def open_field_app(page, base: str) -> None:
     """The field app, controlled by its service worker, with the briefcase kept on the phone."""
     page.goto(f"{base}/visits/offline/")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+    # The worker installs the app shell before it claims the page: on a busy CI machine that has taken
+    # more than 15 s, so the wait is generous (a readiness wait, not a measure of speed).
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=60_000)
     page.wait_for_selector("[data-list] li[data-task]")
 
 
