@@ -12,7 +12,7 @@ LOCK := requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(LOCK) pyproject.toml | sha1sum | cut -c1-12)
 PORT ?= 8000
 
-.PHONY: install lock run test lint format migrations-check check-deploy messages seed bench bench-reclassify bench-visits bench-sla bench-service bench-webhooks bench-forecasts bench-notices clean
+.PHONY: install lock run test lint format migrations-check check-deploy messages seed bench bench-reclassify bench-visits bench-sla bench-service bench-webhooks bench-forecasts bench-notices bench-scale clean
 
 # --no-deps for the project itself: every dependency comes from the lock, none from the ranges.
 $(STAMP): $(LOCK) pyproject.toml
@@ -126,6 +126,13 @@ BENCH_NOTICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench_notic
 BENCH_NOTICES_ARGS ?= --customers 50000
 bench-notices: install
 	DATABASE_URL=$(BENCH_NOTICES_DATABASE_URL) $(BIN)/python bench/notices.py $(BENCH_NOTICES_ARGS)
+
+## bench-scale: the cost curve, per customer, at 100,000, 1,000,000 and 3,000,000 customers x 24 months:
+## reclassification on 1 and on 2 real workers, the import of a month, list API and customer page p95
+## (a database of its own, Redis for the workers; BENCH_SCALE_SIZES=100000,300000 for a quick one)
+BENCH_SCALE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench_scale
+bench-scale: install
+	DATABASE_URL=$(BENCH_SCALE_DATABASE_URL) REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/python bench/scale.py
 
 ## bench: every page and endpoint at 1,000,000 customers, each against a floor measured in the same run
 ## (list API under load from a second process, pages, consumption import, reclassification, visit

@@ -1,14 +1,14 @@
 from django.urls import path
 
-from appraisal import views
+from appraisal import cycle_views, views
 
 app_name = "appraisal"
 
 urlpatterns = [
-    path("", views.cycles, name="cycles"),
+    path("", cycle_views.cycles, name="cycles"),
     path("me/", views.mine, name="mine"),
-    path("cycles/<int:pk>/", views.cycle_page, name="cycle"),
-    path("cycles/<int:pk>/open/", views.cycle_open, name="cycle-open"),
+    path("cycles/<int:pk>/", cycle_views.cycle_page, name="cycle"),
+    path("cycles/<int:pk>/open/", cycle_views.cycle_open, name="cycle-open"),
     path("<int:year>/review/", views.review, name="review"),
     path("<int:year>/finalize/", views.finalize_all, name="finalize-all"),
     path("<int:year>/export.xlsx", views.export, name="export"),

@@ -24,6 +24,7 @@ entry (pg_stat's n_tup_upd and n_tup_hot_upd); writes the figures as JSON to ben
     BENCH_RECLASSIFY_CUSTOMERS=100000 make bench-reclassify    # the size (default 1,000,000)
 """
 
+import datetime as dt
 import os
 import resource
 import sys
@@ -40,6 +41,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.models import ClassificationRun, TierPolicy
+from customers.partitions import consumption_partitions_ensure
 from customers.tiering.classification import (
     WORK_MEM,
     _measures_json,
@@ -58,14 +60,16 @@ INITIAL_TIER = f"""CASE
     ELSE 'transformer_district' END"""
 
 
-def build(n: int) -> float:
+def build(n: int, *, months: int = 12) -> float:
     """N customers (about 0.2 % VIP-sized, 3 % key-account-sized, a third in communities, 1 %
-    closed, 0.1 % pinned) with 12 months each; returns seconds."""
+    closed, 0.1 % pinned) with `months` months each, up to 2026-09; returns seconds."""
     started = time.perf_counter()
     sql(
-        "TRUNCATE customers_tierchange, customers_classificationrun, customers_consumptionrecord, "
-        "customers_customer CASCADE"
+        "TRUNCATE customers_tierchange, customers_classificationrun, common_runchunk, "
+        "customers_consumptionrecord, customers_customer CASCADE"
     )
+    # the years the readings fall in, each a partition of its own (customers/partitions.py)
+    consumption_partitions_ensure(today=dt.date(2026 - (months - 1) // 12 - 1, 1, 1), years_ahead=4)
     station = bench_station()
     sql(
         """INSERT INTO customers_community (station_id, code, name, created_at, updated_at)
@@ -115,8 +119,8 @@ def build(n: int) -> float:
                             ELSE 150 + 400 * {rnd("c.i", "h")} END
                       * (0.85 + 0.3 * {rnd("c.i * 12 + m", "m")}))::numeric, 2),
                 0, NULL, now(), now()
-            FROM generate_series(1, %(n)s) c(i) CROSS JOIN generate_series(0, 11) m""",
-            {"n": n},
+            FROM generate_series(1, %(n)s) c(i) CROSS JOIN generate_series(0, %(last)s) m""",
+            {"n": n, "last": months - 1},
         )
         sql("SET maintenance_work_mem = '512MB'")
         for statement in indexes:
@@ -146,13 +150,15 @@ def _drop_secondary_indexes(table: str) -> list[str]:
         [table],
     ):
         sql(f'DROP INDEX "{name}"')
-        restore.append(definition)
+        # A partitioned table's index reads "ON ONLY": built again on the table, it is built on
+        # every partition too.
+        restore.append(definition.replace(" ON ONLY ", " ON "))
     return restore
 
 
 def reset() -> None:
     """Back to the starting state: last month's tiers, no annual figures, no history, no runs."""
-    sql("TRUNCATE customers_tierchange, customers_classificationrun")
+    sql("TRUNCATE customers_tierchange, customers_classificationrun, common_runchunk")
     sql(
         f"UPDATE customers_customer SET tier = {INITIAL_TIER}, annual_consumption_kwh = 0, "
         "latest_period = NULL"

@@ -6,7 +6,8 @@
   not send them back over HTTP).
 - No rate limits: the load generator is one client asking far more than 1,200 requests a minute.
 - No chained jobs: each step is measured on its own (consumption landing would queue the monthly
-  reclassification, which has its own row in the table); tasks go to an in-memory broker.
+  reclassification, which has its own row in the table); tasks go to an in-memory broker, or to
+  BENCH_BROKER_URL (bench/scale.py's workers).
 - Redis only if REDIS_URL is set: production refuses to start without it, so without one an
   address is given that nothing uses (the broker is in memory, each process keeps its own cache and
   sessions fall back to the database), as the benchmark ran before production required Redis.
@@ -34,7 +35,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {name: "1000000/min" for name in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]},
 }
 CRM_HOOKS = dict.fromkeys(CRM_HOOKS)  # every hook known, none run (crm/common/hooks.py)
-CELERY_BROKER_URL = "memory://"
+# bench/scale.py's real workers share a Redis database with it (BENCH_BROKER_URL)
+CELERY_BROKER_URL = os.environ.get("BENCH_BROKER_URL", "memory://")
 if _NO_REDIS:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}

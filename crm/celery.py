@@ -10,9 +10,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
 # A Redis restart must not stop a worker (crm/common/broker.py).
 broker.install()
 
-# crm.jobs holds the sweep task and crm.common.chains the chains' step task; neither is an app's
-# tasks module, so autodiscovery would not find them.
-app = Celery("crm", include=["crm.jobs", "crm.common.chains"])
+# crm.jobs holds the sweep task, crm.common.chains the chains' step task and crm.common.fanout the
+# chunks' task; none is an app's tasks module, so autodiscovery would not find them.
+app = Celery("crm", include=["crm.jobs", "crm.common.chains", "crm.common.fanout"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Apps' tasks modules, and those of the customers app's sub-packages (tiering, imports).
 app.autodiscover_tasks()

@@ -6,7 +6,7 @@ import datetime as dt
 from celery import shared_task
 from django.utils.module_loading import import_string
 
-from crm.common import chains, hooks
+from crm.common import chains, fanout, hooks
 from crm.common.chains import Step, chain_start, register_step
 from crm.common.runs import RUN_KINDS, Held, RunKind, register_run_kind
 
@@ -88,7 +88,7 @@ def _lazy(path: str):
 
 for _name, _definition in {
     "classify": _step(
-        "customers.tiering.classification.classification_run_execute",
+        "customers.tiering.classification.classification_run_dispatch",
         waits=("customers.tiering.classification.RunBusy",),
         failed="customers.tiering.classification.classification_run_fail",
     ),
@@ -96,7 +96,7 @@ for _name, _definition in {
     "visits_after_classification": _step("visits.generation.tier_changes_handle_for_run"),
     "reconcile": _step("managers.tasks.reconcile_recorded"),
     "care_visits": _step("visits.generation.care_visits_run"),
-    "baselines": _step("forecasts.tasks.baselines_start_and_compute"),
+    "baselines": _step("forecasts.tasks.baselines_start_and_dispatch"),
     "reassign_customers": _step("managers.reassignment.customers_reassign"),
     "visits_after_pin": _step("visits.generation.tier_changes_handle_for_customers"),
 }.items():
@@ -216,7 +216,17 @@ register_run_kind(
     )
 )
 register_run_kind(RunKind("imports", "customers.ImportJob", "customers.imports.tasks.import_run_task"))
-register_run_kind(RunKind("baselines", "forecasts.BaselineRun", "forecasts.tasks.compute_baselines_task"))
+
+
+def _unplanned(runs, now: dt.datetime):
+    """A run whose chunks are planned is swept chunk by chunk (the "chunks" line); this line sends
+    one that has none yet (queued, or started before it could plan them)."""
+    return fanout.unplanned(runs.unfinished())
+
+
+register_run_kind(
+    RunKind("baselines", "forecasts.BaselineRun", "forecasts.tasks.compute_baselines_task", left=_unplanned)
+)
 register_run_kind(
     RunKind(
         "visits",
@@ -258,9 +268,9 @@ def sweep_grace(*, now: dt.datetime, sweeping_node: str | None = None) -> dt.tim
 def runs_sweep(
     *, grace_minutes: float | None = None, sweeping_node: str | None = None
 ) -> dict[str, list[int]]:
-    """Send again the message of every run (and chain step) left queued or running with no live
+    """Send again the message of every run (chain step, chunk) left queued or running with no live
     worker on it, and run the steps left recorded. Returns the ids sent again per kind (RUN_KINDS'
-    keys, "chains" and "hooks")."""
+    keys, "chains", "chunks" and "hooks")."""
     from django.utils import timezone
 
     from crm.common.models import ChainRun
@@ -277,6 +287,7 @@ def runs_sweep(
     held = Held((_held_by_workers() or set()) | _waiting_in_broker())
     done = {key: kind.left_behind(held, before=before, now=now) for key, kind in RUN_KINDS.items()}
     left_chains = chains.left_behind(before=before, held=held)
+    left_chunks = fanout.left_behind(before=before, held=held)
     # Touch first, so that a sweep running at the same moment or the next one does not send again.
     for key, kind in RUN_KINDS.items():
         if done[key]:
@@ -285,7 +296,8 @@ def runs_sweep(
         ChainRun.objects.filter(pk__in=left_chains).update(updated_at=now)
     _resend(done)
     chains.send_again(left_chains)
-    return {**done, "chains": left_chains, "hooks": ran_hooks}
+    sent_chunks = fanout.send_again(left_chunks)  # touched as they are sent, under their own lock
+    return {**done, "chains": left_chains, "chunks": sent_chunks, "hooks": ran_hooks}
 
 
 def _resend(done: dict[str, list[int]]) -> None:

@@ -1,16 +1,20 @@
 """The baselines of every active customer for one month, computed chunk by chunk.
 
-A run walks the customers in primary-key chunks. Each chunk is one transaction that
+A run's start plans the customers as primary-key chunks (crm.common.fanout: a RunChunk row each),
+and each chunk is a task any worker takes (the model's fit is CPU work in the worker, so workers
+add up), or, run in-process (`baseline_run_execute`), the next in a loop. Each chunk is one
+transaction that
 1. writes every active customer's seasonal naive baseline in one INSERT ... SELECT ... GROUP BY
    (each month as the same month a year before; a customer with fewer than 12 of the last 12 months
    metered gets their mean for every month; one with none gets no baseline and is counted),
 2. fits the model (DynamicOptimizedTheta, season 12) to the chunk's VIP and key accounts with at
    least MODEL_MIN_MONTHS unbroken months up to the month before `made_for`, all in one long frame,
-3. adds the chunk's counts to the run and moves its cursor (`last_pk`) past the chunk.
+3. adds the chunk's counts to the run and marks the chunk done; the chunk that leaves none undone
+   finishes the run.
 Both writes are upserts on (customer, month, method), so a chunk done twice writes the same rows.
-A worker killed mid-chunk leaves that chunk's transaction uncommitted; the retried task finds the
-run `running` and continues after `last_pk`. Each chunk locks the run's row, so a duplicate
-delivery cannot run a chunk beside it. Memory stays that of one chunk whatever the customers."""
+A worker killed mid-chunk leaves that chunk's transaction uncommitted; its chunk is sent again (the
+redelivery, or the runs' sweep) and done once: the chunk's row lock stops a duplicate delivery
+running it beside the first. Memory stays that of one chunk whatever the customers."""
 
 # The SQL is assembled from constants of this module; every value from data is a bound parameter.
 # ruff: noqa: S608
@@ -23,6 +27,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from crm.common import fanout
+from crm.common.chains import FannedOut
 from crm.common.months import add_months, month_start
 from customers.models import ConsumptionRecord, Customer, Status, Tier
 from forecasts.models import HORIZON, MONTH_FIELDS, Baseline, BaselineRun, Method
@@ -63,14 +69,18 @@ def baseline_run_start(*, made_for: dt.date, trigger: str, by=None) -> tuple[Bas
 
 
 def baseline_run_execute(*, run_id: int, size: int | None = None) -> BaselineRun:
-    """Run (or resume) run `run_id` to the end, chunk by chunk; a finished or failed run is returned
-    as it is."""
-    size = size or chunk_size()
-    run = _begin(run_id)
+    """Run (or resume) run `run_id` to the end in this process, chunk by chunk; a finished or failed
+    run is returned as it is."""
+    run = _begin(run_id, size or chunk_size())
     if run.status == State.RUNNING:
-        while _next_chunk(run_id, size):
-            pass
+        fanout.run_inline(fanout.label(run), run_id)
     return BaselineRun.objects.get(pk=run_id)
+
+
+def baseline_run_dispatch(*, run_id: int) -> FannedOut | None:
+    """Start (or resume) the run and send its undone chunks to the workers; None when the run has
+    nothing left to do (a chain waits on the FannedOut: crm.common.chains)."""
+    return fanout.dispatch(_begin(run_id, chunk_size()))
 
 
 def baseline_run_fail(*, run_id: int, error: str) -> None:
@@ -81,45 +91,30 @@ def baseline_run_fail(*, run_id: int, error: str) -> None:
 
 
 @transaction.atomic
-def _begin(run_id: int) -> BaselineRun:
+def _begin(run_id: int, size: int) -> BaselineRun:
     run = BaselineRun.objects.select_for_update().get(pk=run_id)
-    if run.status != State.QUEUED:
-        return run  # running: a retried or redelivered task resumes; done/failed: nothing to do
-    run.status, run.started_at = State.RUNNING, timezone.now()
-    run.max_pk = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    run.save()
+    if run.status == State.QUEUED:
+        run.status, run.started_at = State.RUNNING, timezone.now()
+        run.max_pk = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        run.save()
+    if run.status == State.RUNNING:
+        fanout.plan(run, table=Customer._meta.db_table, size=size)
     return run
 
 
-def _next_chunk(run_id: int, size: int) -> bool:
-    """Compute the next chunk of the run; False when the run is finished (or no longer running)."""
-    with transaction.atomic():
-        run = BaselineRun.objects.select_for_update().get(pk=run_id)
-        if run.status != State.RUNNING:
-            return False
-        now = timezone.now()
-        if run.last_pk >= (run.max_pk or 0):
-            run.status, run.finished_at = State.DONE, now
-            run.save(update_fields=["status", "finished_at", "updated_at"])
-            return False
-        lo, hi = run.last_pk, _chunk_end(run.last_pk, size, run.max_pk)
-        naive = seasonal_naive_range(lo=lo, hi=hi, made_for=run.made_for, run_id=run.pk, now=now)
-        active = Customer.objects.filter(pk__gt=lo, pk__lte=hi, status=Status.ACTIVE).count()
-        run.seasonal_naive += naive
-        run.no_history += active - naive
-        run.theta += theta_range(lo=lo, hi=hi, made_for=run.made_for, run_id=run.pk, now=now)
-        run.last_pk, run.chunks_done = hi, run.chunks_done + 1
-        run.save()
-        return True
-
-
-def _chunk_end(lo: int, size: int, max_pk: int) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM customers_customer WHERE id > %s ORDER BY id LIMIT 1 OFFSET %s", [lo, size - 1]
-        )
-        row = cursor.fetchone()
-    return min(row[0], max_pk) if row else max_pk
+def baseline_chunk(*, run_id: int, lo: int, hi: int) -> None:
+    """The baselines of customers lo < id <= hi, and their counts on the run (in the chunk's
+    transaction, crm.common.fanout; the run's row locked only for that last write)."""
+    run = BaselineRun.objects.get(pk=run_id)
+    now = timezone.now()
+    naive = seasonal_naive_range(lo=lo, hi=hi, made_for=run.made_for, run_id=run.pk, now=now)
+    active = Customer.objects.filter(pk__gt=lo, pk__lte=hi, status=Status.ACTIVE).count()
+    theta = theta_range(lo=lo, hi=hi, made_for=run.made_for, run_id=run.pk, now=now)
+    run = fanout.lock_run(fanout.label(run), run_id)
+    run.seasonal_naive += naive
+    run.no_history += active - naive
+    run.theta += theta
+    fanout.chunk_counted(run)
 
 
 # ---------------------------------------------------------------- the seasonal naive, in SQL
@@ -243,3 +238,7 @@ def fit_theta(series: dict[int, list[float]], *, first_month: dt.date) -> dict[i
     for customer_id, group in out.sort_values(["unique_id", "ds"]).groupby("unique_id", sort=False):
         result[int(customer_id)] = [float(v) for v in group["DynamicOptimizedTheta"].to_numpy()]
     return result
+
+
+# Its chunks are tasks of their own (crm.common.fanout), any worker taking the next.
+fanout.register_fan("forecasts.BaselineRun", fanout.Fan(work=baseline_chunk, failed=baseline_run_fail))

@@ -14,6 +14,7 @@ from crm.common.models import (
     OutboxEvent,
     PendingHook,
     RateSlot,
+    RunChunk,
     ScheduledSlot,
     WorkerHeartbeat,
 )
@@ -90,9 +91,29 @@ class ChainRunAdmin(ReadOnlyAdmin):
     """Chains of background steps (docs/faults.md): how far each got, how often the sweep sent a
     step again, and the late messages ignored."""
 
-    list_display = ["name", "subject_id", "done", "resends", "ignored_messages", "updated_at", "finished_at"]
+    list_display = [
+        "name",
+        "subject_id",
+        "done",
+        "waiting_on",
+        "resends",
+        "ignored_messages",
+        "updated_at",
+        "finished_at",
+    ]
     list_filter = ["name"]
     search_fields = ["=subject_id"]
+    show_full_result_count = False
+
+
+@admin.register(RunChunk)
+class RunChunkAdmin(ReadOnlyAdmin):
+    """The chunks of runs done as tasks of their own (crm.common.fanout): which are done, and how
+    often each was sent (more than once: the sweep sent it again)."""
+
+    list_display = ["run_label", "run_id", "index", "lo", "hi", "done_at", "sends", "updated_at"]
+    list_filter = ["run_label"]
+    search_fields = ["=run_id"]
     show_full_result_count = False
 
 

@@ -13,7 +13,11 @@ resumes from its own run's record (a chunked job after its last committed chunk)
 
 Steps are named functions registered by crm/jobs.py (`register_step`), where every app is seen; the
 row stores the names and keyword arguments, so a chain can be read in the admin and resumed by any
-worker."""
+worker.
+
+A step may hand its work to chunks that any worker takes (crm.common.fanout): it returns
+`FannedOut(run table, run id)`, the chain records that it waits on them (`waiting_on`), and the last
+chunk moves it on (`fan_in`). The sweep then leaves the chain to its chunks."""
 
 import datetime as dt
 import logging
@@ -23,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from celery import shared_task
+from django.apps import apps
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -51,6 +56,18 @@ class Step:
 
 
 STEPS: dict[str, Step] = {}
+
+
+@dataclass(frozen=True)
+class FannedOut:
+    """What a step returns when its run goes on in chunks of its own (crm.common.fanout)."""
+
+    run_label: str
+    run_id: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.run_label}:{self.run_id}"
 
 
 def register_step(name: str, step: Step) -> Step:
@@ -129,6 +146,8 @@ def _current(chain_id: int, step: int, token: str) -> ChainRun | None:
         why = "a newer message was sent for it"
     elif chain.done != step:
         why = f"the chain is at step {chain.done}"
+    elif chain.waiting_on:
+        why = "the step's chunks are under way"
     else:
         return chain
     _ignore(chain_id, step, why)
@@ -141,14 +160,62 @@ def _advance(chain_id: int, step: int, token: str) -> None:
         if chain.token != token or chain.done != step:
             _ignore(chain_id, step, "the chain moved on while the step ran")
             return
-        chain.done = step + 1
-        if chain.done >= len(chain.steps):
-            chain.finished_at = timezone.now()
+        _move_on(chain)
+
+
+def _move_on(chain: ChainRun) -> None:
+    """The current step is done (the row locked by the caller's transaction): send the next."""
+    chain.done += 1
+    chain.waiting_on = ""
+    if chain.done >= len(chain.steps):
+        chain.finished_at = timezone.now()
+    else:
+        chain.sends += 1
+    chain.save(update_fields=["done", "waiting_on", "finished_at", "sends", "updated_at"])
+    if chain.finished_at is None:
+        _send_on_commit(chain)
+
+
+def _wait_for(chain_id: int, step: int, token: str, fanned: FannedOut) -> None:
+    """The step handed its run to chunks: wait on them, unless they are all done already. The run's
+    lock first, as the last chunk takes it (crm.common.fanout: why this is exactly once)."""
+    from crm.common.models import RunChunk
+
+    with transaction.atomic():
+        list(
+            apps.get_model(fanned.run_label)
+            .objects.select_for_update(no_key=True)
+            .filter(pk=fanned.run_id)
+            .values_list("pk", flat=True)
+        )
+        chain = ChainRun.objects.select_for_update().get(pk=chain_id)
+        if chain.token != token or chain.done != step:
+            _ignore(chain_id, step, "the chain moved on while the step ran")
+            return
+        undone = RunChunk.objects.filter(
+            run_label=fanned.run_label, run_id=fanned.run_id, done_at__isnull=True
+        ).exists()
+        if undone:
+            chain.waiting_on = fanned.key
+            chain.save(update_fields=["waiting_on", "updated_at"])
         else:
-            chain.sends += 1
-        chain.save(update_fields=["done", "finished_at", "sends", "updated_at"])
-        if chain.finished_at is None:
-            _send_on_commit(chain)
+            _move_on(chain)
+
+
+def fan_in(fanned: FannedOut) -> None:
+    """The last chunk of a run is done (in its transaction, the run's row locked): move on the
+    chain that waits on it."""
+    for chain in ChainRun.objects.select_for_update().filter(
+        waiting_on=fanned.key, finished_at__isnull=True, error=""
+    ):
+        _move_on(chain)
+
+
+def fan_failed(fanned: FannedOut, *, error: str) -> None:
+    """A chunk failed for good: so has the chain that waits on its run."""
+    ChainRun.objects.filter(waiting_on=fanned.key, finished_at__isnull=True).update(
+        error=error[:4000], updated_at=timezone.now()
+    )
 
 
 def _fail(chain: ChainRun, step: Step, kwargs: dict) -> None:
@@ -168,7 +235,7 @@ def chain_step_task(self, chain_id: int, step: int, token: str) -> None:
     definition = STEPS[name]
     waits = tuple(import_string(w) if isinstance(w, str) else w for w in definition.waits)
     try:
-        definition.function(**kwargs)
+        result = definition.function(**kwargs)
     except waits as exc:
         raise self.retry(exc=exc, countdown=definition.wait_seconds) from exc
     except TRANSIENT as exc:
@@ -179,13 +246,17 @@ def chain_step_task(self, chain_id: int, step: int, token: str) -> None:
     except Exception:
         _fail(chain, definition, kwargs)
         raise
-    _advance(chain_id, step, token)
+    if isinstance(result, FannedOut):
+        _wait_for(chain_id, step, token, result)
+    else:
+        _advance(chain_id, step, token)
 
 
 # ---------------------------------------------------------------- for the sweep
 def left_behind(*, before: dt.datetime, held) -> list[int]:
-    """Unfinished chains that have not moved since `before` and whose step no worker holds."""
-    chains = ChainRun.objects.filter(finished_at__isnull=True, error="", updated_at__lt=before)
+    """Unfinished chains that have not moved since `before` and whose step no worker holds (a chain
+    waiting on chunks is left to them: the sweep sends those)."""
+    chains = ChainRun.objects.filter(finished_at__isnull=True, error="", waiting_on="", updated_at__lt=before)
     return [pk for pk in chains.values_list("pk", flat=True) if not held.holds(TASK, pk)]
 
 

@@ -250,6 +250,9 @@ class ChainRun(TimeStampedModel):
     ignored_messages = models.PositiveIntegerField(_("messages ignored"), default=0)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # "<run table label>:<run id>" while the current step's chunks run as tasks of their own
+    # (crm.common.fanout): the last chunk moves the chain on, and the sweep looks after the chunks.
+    waiting_on = models.CharField(_("waiting on the chunks of"), max_length=120, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-pk"]
@@ -272,3 +275,34 @@ class ChainRun(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} {self.subject_id or ''} {self.done}/{len(self.steps)}"
+
+
+class RunChunk(models.Model):
+    """One chunk of a run (a primary-key range lo < id <= hi) done as a task of its own, which any
+    worker takes (crm.common.fanout). `done_at` is written in the chunk's own transaction, with the
+    chunk's work and its counts on the run; the chunk that leaves none undone finishes the run."""
+
+    run_label = models.CharField(_("run table"), max_length=100)
+    run_id = models.BigIntegerField(_("run"))
+    index = models.PositiveIntegerField(_("chunk"))
+    lo = models.BigIntegerField(_("after id"))
+    hi = models.BigIntegerField(_("up to id"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    sends = models.PositiveIntegerField(_("messages sent"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["run_label", "run_id", "index"]
+        verbose_name = _("chunk of a run")
+        verbose_name_plural = _("chunks of runs")
+        constraints = [
+            models.UniqueConstraint(fields=["run_label", "run_id", "index"], name="runchunk_once_per_run")
+        ]
+        indexes = [
+            models.Index(
+                fields=["updated_at"], name="runchunk_undone", condition=models.Q(done_at__isnull=True)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_label} {self.run_id} #{self.index} ({self.lo}, {self.hi}]"

@@ -5,11 +5,14 @@ so that a client never sees a 500 and never silently gets something else than it
 - `page_size` above 500 is clamped to 500 (DRF semantics: a cut-off, not an error);
 - `page` or `page_size` that is not a positive whole number answers 400 `{"page": ["..."]}`;
 - a well-formed `page` past the last page answers 404 (that page does not exist), as in DRF.
+The count of a large list is kept for a short while (crm.common.paging.CountKeepingPaginator).
 """
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
+
+from crm.common.paging import CountKeepingPaginator
 
 MAX_PAGE_SIZE = 500
 
@@ -23,6 +26,7 @@ def _positive_int(raw: str) -> int | None:
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
+    django_paginator_class = CountKeepingPaginator
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
     page_query_description = _("A page number within the paginated result set (1 is the first).")

@@ -111,6 +111,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction mode (docs/scale.md, "Connection pooling") a server-side
+    # cursor (QuerySet.iterator()) would outlive the transaction its server connection served.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_TRANSACTION_POOLING", default=False
+    )
 
 # --- reads off the primary (docs/scale.md; crm/common/replica.py) --------------------------------
 # With DATABASE_REPLICA_URL (a streaming replica of DATABASE_URL, ideally a read-only role), the
@@ -124,6 +129,7 @@ if env("DATABASE_REPLICA_URL", default=""):
         **env.db("DATABASE_REPLICA_URL"),
         "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
         "CONN_HEALTH_CHECKS": DATABASES["default"].get("CONN_HEALTH_CHECKS", False),
+        "DISABLE_SERVER_SIDE_CURSORS": DATABASES["default"].get("DISABLE_SERVER_SIDE_CURSORS", False),
         "TEST": {"MIRROR": "default"},
     }
     DATABASE_ROUTERS = ["crm.common.replica.ReplicaRouter"]
@@ -234,6 +240,10 @@ IMPORT_DUPLICATE_MINUTES = env.int("IMPORT_DUPLICATE_MINUTES", default=30)
 # An API token authenticates for this many days after it was issued; then its client logs in
 # again at auth/token/ for a new one (crm/accounts/tokens.py).
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
+# A list of LARGE_COUNT_ROWS rows or more keeps its count this long (crm/common/paging.py): paging
+# through millions of customers counts them once. 0: always count.
+LARGE_COUNT_ROWS = env.int("LARGE_COUNT_ROWS", default=10000)
+LARGE_COUNT_CACHE_SECONDS = env.int("LARGE_COUNT_CACHE_SECONDS", default=60)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "crm.accounts.tokens.ExpiringTokenAuthentication",

@@ -1,6 +1,8 @@
 """Reclassification of every active customer, set-based in the database.
 
-A run walks the customers in primary-key chunks. Each chunk is one transaction that
+A run's start plans the customers as primary-key chunks (crm.common.fanout: a RunChunk row each),
+and each chunk is a task any worker takes, or, run in-process (`classification_run_execute`), the
+next in a loop. Each chunk is one transaction that
 1. measures every active, unpinned customer of the chunk from its consumption records (trailing 12
    months up to its latest period, annualised when fewer months exist),
 2. applies the rules of customers/tiering/rules.py in order, with hysteresis on the way down,
@@ -8,11 +10,13 @@ A run walks the customers in primary-key chunks. Each chunk is one transaction t
    something differs, `updated_at` and a TierChange row only where the tier differs (a row whose
    figures alone change is, on PostgreSQL, rewritten in its own page without index entries: see
    `_SET` and migration 0010),
-4. adds the chunk's counts to the run and moves the run's cursor (`last_pk`) past the chunk.
-A worker killed mid-chunk leaves that chunk's transaction uncommitted; the retried task finds the run
-`running` and continues after `last_pk`, ending exactly where an uninterrupted run would. Two runs
-never overlap: the database allows one running run (a unique partial constraint), and each chunk
-locks the run's row, so even a duplicate delivery of the same task cannot do a chunk twice."""
+4. adds the chunk's counts to the run and marks the chunk done; the chunk that leaves none undone
+   finishes the run (and moves its chain on).
+A worker killed mid-chunk leaves that chunk's transaction uncommitted; its chunk is sent again (by
+the redelivery or the runs' sweep) and done once, whatever the order or number of workers, so the
+run ends exactly where an uninterrupted run would. Two runs never overlap: the database allows one
+running run (a unique partial constraint), and the chunk's row lock stops a duplicate delivery of
+the same chunk doing it twice."""
 
 # The SQL below is assembled from constants of this module (dialect fragments, rule codes, tier
 # codes); every value from data or a user is a bound parameter.
@@ -27,8 +31,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.common import hooks
-from crm.common.chunks import chunk_transaction
+from crm.common import fanout, hooks
+from crm.common.chains import FannedOut
 from crm.common.errors import Conflict
 from crm.common.outbox import link_sql, outbox_insert_select, outbox_insert_sql, outbox_params
 from customers.models import ClassificationRun, Customer, TierPolicy
@@ -85,15 +89,18 @@ def classification_run_start(*, trigger: str, by=None) -> tuple[ClassificationRu
 
 # ---------------------------------------------------------------- running it
 def classification_run_execute(*, run_id: int, size: int | None = None) -> ClassificationRun:
-    """Run (or resume) a queued or running run to the end, chunk by chunk. Raises RunBusy when
-    another run is running; a finished or failed run is returned as it is."""
-    size = size or chunk_size()
-    run = _begin(run_id)
-    if run.status != State.RUNNING:
-        return run
-    while _next_chunk(run_id, size):
-        pass
+    """Run (or resume) a queued or running run to the end in this process, chunk by chunk. Raises
+    RunBusy when another run is running; a finished or failed run is returned as it is."""
+    run = _begin(run_id, size or chunk_size())
+    if run.status == State.RUNNING:
+        fanout.run_inline(fanout.label(run), run_id)
     return ClassificationRun.objects.get(pk=run_id)
+
+
+def classification_run_dispatch(*, run_id: int) -> FannedOut | None:
+    """The chain's step: start (or resume) the run and send its undone chunks to the workers. The
+    chain then waits on them (crm.common.chains); None when the run has nothing left to do."""
+    return fanout.dispatch(_begin(run_id, chunk_size()))
 
 
 @transaction.atomic
@@ -103,75 +110,59 @@ def classification_run_fail(*, run_id: int, error: str) -> None:
     )
 
 
-def _begin(run_id: int) -> ClassificationRun:
+def _begin(run_id: int, size: int) -> ClassificationRun:
     with transaction.atomic():
         run = ClassificationRun.objects.select_for_update().get(pk=run_id)
-        if run.status != State.QUEUED:
-            return run  # running: a retried or redelivered task resumes; done/failed: nothing to do
-        now = timezone.now()
-        other = ClassificationRun.objects.select_for_update().filter(status=State.RUNNING).first()
-        if other is not None:
-            if other.updated_at >= now - stale_after():
-                raise RunBusy(other.pk)
-            other.status, other.finished_at = State.FAILED, now
-            other.error = _("Abandoned: no progress since %(at)s.") % {"at": other.updated_at.isoformat()}
-            other.save(update_fields=["status", "finished_at", "error", "updated_at"])
-        policy = TierPolicy.objects.effective(timezone.localdate())
-        if policy is None:
-            raise NoPolicyInForce
-        run.status, run.started_at, run.policy = State.RUNNING, now, policy
-        run.max_pk = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        # One count for the whole run, so its page can say "x of y" from the first chunk on.
-        run.total = Customer.objects.active().filter(pk__lte=run.max_pk).count()
-        run.released = Customer.objects.filter(
-            tier_pinned=True, tier_pinned_until__lt=timezone.localdate()
-        ).update(**NOT_PINNED, updated_at=now)
-        try:
-            with transaction.atomic():
-                run.save()
-        except IntegrityError as exc:  # another run started between our check and our write
-            raise RunBusy(run_id) from exc
+        if run.status == State.QUEUED:
+            _start(run)
+        if run.status == State.RUNNING:
+            fanout.plan(run, table=Customer._meta.db_table, size=size)
         return run
 
 
-def _next_chunk(run_id: int, size: int) -> bool:
-    """Classify the next chunk of the run; False when the run is finished (or no longer ours)."""
-    with chunk_transaction():
-        run = (
-            ClassificationRun.objects.select_for_update(of=("self",)).select_related("policy").get(pk=run_id)
-        )
-        if run.status != State.RUNNING:
-            return False
-        now = timezone.now()
-        if run.last_pk >= (run.max_pk or 0):
-            run.status, run.finished_at = State.DONE, now
-            run.save(update_fields=["status", "finished_at", "updated_at"])
-            return False
-        lo = run.last_pk
-        hi = _chunk_end(lo, size, run.max_pk)
-        examined, pinned = _count(lo, hi)
-        transitions = classify_range(lo=lo, hi=hi, policy=run.policy, run_id=run.pk, now=now)
-        merged = dict(run.transitions)
-        for (old, new), n in transitions.items():
-            key = f"{old}->{new}"
-            merged[key] = merged.get(key, 0) + n
-        run.transitions = merged
-        run.changed += sum(transitions.values())
-        run.examined += examined
-        run.pinned += pinned
-        run.last_pk = hi
-        run.chunks_done += 1
-        run.save()
-        return True
+def _start(run: ClassificationRun) -> None:
+    now = timezone.now()
+    other = ClassificationRun.objects.select_for_update().filter(status=State.RUNNING).first()
+    if other is not None:
+        if other.updated_at >= now - stale_after():
+            raise RunBusy(other.pk)
+        other.status, other.finished_at = State.FAILED, now
+        other.error = _("Abandoned: no progress since %(at)s.") % {"at": other.updated_at.isoformat()}
+        other.save(update_fields=["status", "finished_at", "error", "updated_at"])
+    policy = TierPolicy.objects.effective(timezone.localdate())
+    if policy is None:
+        raise NoPolicyInForce
+    run.status, run.started_at, run.policy = State.RUNNING, now, policy
+    run.max_pk = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    # One count for the whole run, so its page can say "x of y" from the first chunk on.
+    run.total = Customer.objects.active().filter(pk__lte=run.max_pk).count()
+    run.released = Customer.objects.filter(
+        tier_pinned=True, tier_pinned_until__lt=timezone.localdate()
+    ).update(**NOT_PINNED, updated_at=now)
+    try:
+        with transaction.atomic():
+            run.save()
+    except IntegrityError as exc:  # another run started between our check and our write
+        raise RunBusy(run.pk) from exc
 
 
-def _chunk_end(lo: int, size: int, max_pk: int) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM customers_customer WHERE id > %s ORDER BY id LIMIT 1 OFFSET %s", [lo, size - 1]
-        )
-        row = cursor.fetchone()
-    return min(row[0], max_pk) if row else max_pk
+def classification_chunk(*, run_id: int, lo: int, hi: int) -> None:
+    """Classify customers lo < id <= hi and add the counts to the run (in the chunk's transaction,
+    crm.common.fanout). The run's row is locked only once the chunk's statement is done, so the
+    chunks of several workers overlap and queue only for this last write."""
+    run = ClassificationRun.objects.select_related("policy").get(pk=run_id)
+    examined, pinned = _count(lo, hi)
+    transitions = classify_range(lo=lo, hi=hi, policy=run.policy, run_id=run.pk, now=timezone.now())
+    run = fanout.lock_run(fanout.label(run), run_id)
+    merged = dict(run.transitions)
+    for (old, new), n in transitions.items():
+        key = f"{old}->{new}"
+        merged[key] = merged.get(key, 0) + n
+    run.transitions = merged
+    run.changed += sum(transitions.values())
+    run.examined += examined
+    run.pinned += pinned
+    fanout.chunk_counted(run)
 
 
 def _count(lo: int, hi: int) -> tuple[int, int]:
@@ -429,9 +420,17 @@ def classify_range(*, lo: int, hi: int, policy, run_id: int | None, now) -> dict
         return {(old, new): int(n) for old, new, n in cursor.fetchall()}
 
 
+# Its chunks are tasks of their own (crm.common.fanout), any worker taking the next.
+fanout.register_fan(
+    "customers.ClassificationRun",
+    fanout.Fan(work=classification_chunk, failed=classification_run_fail),
+)
+
 __all__ = [
     "NoPolicyInForce",
     "RunBusy",
+    "classification_chunk",
+    "classification_run_dispatch",
     "classification_run_execute",
     "classification_run_fail",
     "classification_run_start",

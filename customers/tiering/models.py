@@ -120,7 +120,8 @@ class TierPolicy(TimeStampedModel):
 
 class ClassificationRun(RunRecord):
     """One reclassification of every active customer: who or what started it, the policy version it
-    used, how far it got (`last_pk`: customers up to this id are done) and what it changed."""
+        used, how far it got (`last_pk`: customers up to this id are done; its chunks, crm.common.fanout,
+    may be done out of order by several workers) and what it changed."""
 
     class Trigger(models.TextChoices):
         MANUAL = "manual", _("On demand")

@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 
 from crm import jobs
+from crm.common.models import RunChunk
 from customers.models import ClassificationRun, Customer
 from tests.crm.test_faults import (  # noqa: F401 - broker, workers and population are fixtures
     CHUNK,
@@ -47,12 +48,16 @@ def test_a_chunk_blocked_by_a_lock_fails_is_retried_shown_stalled_and_finishes_o
     # When a reclassification runs
     run = ClassificationRun.objects.create(trigger=ClassificationRun.Trigger.MANUAL)
     jobs.classification_queued(run_id=run.pk)
-    wait_for(lambda: ClassificationRun.objects.get(pk=run.pk).chunks_done >= 2, "two chunks committed")
-    # Then the third chunk gives up on the lock and is retried, again and again, without moving
+    # Then the third chunk gives up on the lock and is retried, again and again, without moving,
+    # while the worker does the other four (each chunk is a task of its own)
+    wait_for(lambda: ClassificationRun.objects.get(pk=run.pk).chunks_done >= 4, "the other chunks committed")
     wait_for(lambda: workers.log(worker).count("Retry in") >= 2, "the blocked chunk to be retried twice")
     assert "lock timeout" in workers.log(worker)
     blocked = ClassificationRun.objects.get(pk=run.pk)
-    assert (blocked.status, blocked.chunks_done) == (ClassificationRun.State.RUNNING, 2)
+    assert (blocked.status, blocked.chunks_done) == (ClassificationRun.State.RUNNING, 4)
+    third = RunChunk.objects.get(run_id=run.pk, index=2)
+    assert third.done_at is None
+    assert blocked.last_pk == third.lo  # done up to the blocked chunk, not past it
     # and the health check and the run's page say it has stalled, and for how long
     health = wait_for(lambda: _stalled_health(api), "the health check to show the run stalled")
     assert health["status"] == "degraded"
@@ -65,7 +70,7 @@ def test_a_chunk_blocked_by_a_lock_fails_is_retried_shown_stalled_and_finishes_o
     # When the other transaction ends
     freed = time.monotonic()
     lock.release()
-    # Then the next retry resumes after the second chunk and the run ends as an uninterrupted one
+    # Then the next retry does the third chunk and the run ends as an uninterrupted one
     wait_for(lambda: _chain_finished(run.pk), "the run and its chain to finish")
     print(f"finished {time.monotonic() - freed:.1f} s after the lock was released")  # noqa: T201 - the figure
     assert _blocked_backends() == []

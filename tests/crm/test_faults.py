@@ -34,7 +34,7 @@ from django.utils import timezone
 from crm import jobs
 from crm.celery import app as celery_app
 from crm.common import chains
-from crm.common.models import ChainRun
+from crm.common.models import ChainRun, RunChunk
 from customers.models import ClassificationRun, Customer, Tier, TierChange
 from customers.tiering.classification import classification_run_execute
 from managers.models import Assignment, Role
@@ -142,15 +142,18 @@ class Workers:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=DEADLINE)
 
+    def stop(self, process) -> None:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
     def stop_all(self) -> None:
         for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            self.stop(process)
 
 
 @pytest.fixture
@@ -329,9 +332,14 @@ def test_reclassification_killed_mid_run_ends_as_an_uninterrupted_run(workers, p
     # When the worker is SIGKILLed, its database session ends, and Redis keeps no message for it
     _kill(workers, worker, lock)
     assert ClassificationRun.objects.get(pk=run.pk).status == ClassificationRun.State.RUNNING
-    # and a new worker starts and the runs' sweep finds the run
-    chain = ChainRun.objects.get(name="classification", subject_id=run.pk)
-    assert _restart_and_sweep(workers)["chains"] == [chain.pk]
+    # and a new worker starts and the runs' sweep sends again the chunk the dead worker was doing
+    # (those still waiting in the queue the new worker takes; the chain waits on its chunks, so the
+    # sweep leaves it alone)
+    killed = RunChunk.objects.get(run_id=run.pk, index=2)
+    assert killed.done_at is None
+    swept = _restart_and_sweep(workers)
+    assert killed.pk in swept["chunks"]
+    assert swept["chains"] == []
     wait_for(lambda: _chain_finished(run.pk), "the resumed run and its chain to finish")
     # Then it ended where an uninterrupted run ends, with nothing twice
     done = ClassificationRun.objects.get(pk=run.pk)

@@ -7,6 +7,7 @@ go to test-artifacts/progress_*.png. Drives Debian's Chromium through Playwright
 
 import pytest
 
+from crm.common import fanout
 from customers.models import ClassificationRun, ImportJob, Tier
 from customers.tiering import classification
 from tests.customers.import_files import CUSTOMER_HEADER, csv_bytes, customer_row
@@ -36,9 +37,10 @@ def _same_document(page) -> bool:
     return page.evaluate("window.progressTestMark") == "same document"
 
 
-def _step(run_id: int, size: int) -> None:
-    """One chunk of the run, as a worker's loop would commit it."""
-    classification._next_chunk(run_id, size)
+def _step(run_id: int) -> None:
+    """The run's next chunk, as a worker commits it."""
+    chunk = fanout.undone("customers.classificationrun", run_id).order_by("index").first()
+    fanout.chunk_run(chunk.pk)
 
 
 @pytest.mark.browser
@@ -70,8 +72,8 @@ def test_a_reclassification_moves_from_queued_to_done_without_a_reload(
         _shoot(page, f"progress_queued_{width}.png")
 
         # when the run starts and its first chunk of two customers commits
-        classification._begin(run.pk)
-        _step(run.pk, 2)
+        classification._begin(run.pk, 2)
+        _step(run.pk)
 
         # then, polled in place, the page shows 2 of 7 with a bar
         page.wait_for_selector(f"{BOX}[data-state=running] progress[value='2'][max='7']")
@@ -80,7 +82,7 @@ def test_a_reclassification_moves_from_queued_to_done_without_a_reload(
         _shoot(page, f"progress_running_{width}.png")
 
         # when the next chunk commits, the bar moves on
-        _step(run.pk, 2)
+        _step(run.pk)
         page.wait_for_selector(f"{BOX}[data-state=running] progress[value='4'][max='7']")
 
         # when the rest of the run finishes

@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 
+from crm.common import fanout
 from crm.common.months import add_months
 from customers.models import ConsumptionRecord, Status, Tier
 from forecasts import baselines
@@ -151,6 +152,47 @@ def test_run_resumes_after_a_kill_and_ends_like_an_uninterrupted_run():
     run_now(size=2)
     assert {(b.customer_id, b.method): b.monthly for b in Baseline.objects.all()} == resumed
     assert len(resumed) == 8
+
+
+@pytest.mark.django_db
+def test_chunks_done_in_any_order_by_any_worker_end_as_the_loop_does(
+    django_capture_on_commit_callbacks, settings
+):
+    # Given six customers, two of them key accounts with three years, in chunks of two
+    season = [round(1000 + 300 * math.sin(n * math.pi / 6)) for n in range(36)]
+    for n in range(6):
+        meter(
+            CustomerFactory(tier=Tier.KEY_ACCOUNT if n in (1, 4) else Tier.COMMUNITY),
+            [v + 10 * n for v in season],
+        )
+    looped = run_now(size=2)
+    expected = {(b.customer_id, b.method): b.monthly for b in Baseline.objects.all()}
+    Baseline.objects.all().delete()
+    BaselineRun.objects.all().delete()
+    # When a run is started and its chunks sent (as the chain's step and the task do)
+    run, _ = baseline_run_start(made_for=MADE_FOR, trigger=BaselineRun.Trigger.MANUAL)
+    settings.FORECAST_CHUNK_SIZE = 2
+    with django_capture_on_commit_callbacks() as sent:
+        fanned = baselines.baseline_run_dispatch(run_id=run.pk)
+    assert (fanned.run_label, fanned.run_id, len(sent)) == ("forecasts.baselinerun", run.pk, 1)
+    # and the workers do them last first
+    chunks = list(
+        fanout.undone("forecasts.baselinerun", run.pk).order_by("-index").values_list("pk", flat=True)
+    )
+    assert len(chunks) == 3
+    for chunk_id in chunks:
+        assert BaselineRun.objects.get(pk=run.pk).status == "running"
+        fanout.chunk_run(chunk_id)
+    # Then the run ends with the loop's counts and figures
+    run.refresh_from_db()
+    assert (run.status, run.chunks_done, run.seasonal_naive, run.theta, run.last_pk) == (
+        "done",
+        3,
+        looped.seasonal_naive,
+        looped.theta,
+        run.max_pk,
+    )
+    assert {(b.customer_id, b.method): b.monthly for b in Baseline.objects.all()} == expected
 
 
 @pytest.mark.django_db
