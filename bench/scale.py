@@ -6,8 +6,9 @@ the consumption partitioned by year), with 24 months of readings per customer:
    (crm.common.fanout) sent to the workers, timed from the run's start to its end, from the same
    starting state each time (bench/reclassify.py's reset); both must end in the same state;
    and bench/reclassify.py's bare floor on the same data (one statement on bare tables);
-2. the import of one month: a CSV file of every active customer's reading for 2026-10, run by the
-   import job in a process of its own as a worker runs it (bench/file_import.py), then removed;
+2. the import of one month: CSV files (of at most IMPORT_MAX_ROWS rows, what one upload takes) of
+   every active customer's reading for 2026-10, each run by the import job in a process of its own
+   as a worker runs it (bench/file_import.py), then removed;
 3. the list API's p95 (the first page, and the VIP filter) and the customer page's p95, as an
    administrator, in-process through Django's test client (the server's time, no network), after
    the VACUUM autovacuum would do; the first request of each on its own (it counts the list).
@@ -17,6 +18,7 @@ Redis (the workers' broker: BENCH_BROKER_URL, default REDIS_URL's server, databa
 
     make bench-scale                                        # 100k, 1M, 3M
     BENCH_SCALE_SIZES=100000,300000 make bench-scale        # a quick one
+    DATABASE_URL=... .venv/bin/python bench/scale.py again  # the import and pages again, same data
 """
 
 # The settings are chosen before Django is set up (harness), so the imports after that come late.
@@ -51,6 +53,7 @@ from harness import ROOT, percentiles, prepare_database, sql, write_results
 # isort: split
 
 import redis
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -123,7 +126,7 @@ def reclassification(workers: int) -> dict:
         started = time.perf_counter()
         classification_run_dispatch(run_id=run.pk)
         while ClassificationRun.objects.filter(pk=run.pk, status=ClassificationRun.State.RUNNING).exists():
-            time.sleep(0.2)  # polling the run's state, not waiting for a fixed time
+            time.sleep(0.05)  # polling the run's state, not waiting for a fixed time
         seconds = time.perf_counter() - started
     finally:
         pool.stop()
@@ -159,45 +162,57 @@ def bare_floor() -> dict:
 
 
 def month_import(admin: User) -> dict:
-    rows = Customer.objects.filter(status=Status.ACTIVE).order_by("pk").values_list("pk", "account_no")
-    text = "户号,电费年月,结算电量\n" + "".join(
-        f"{account_no},{IMPORT_PERIOD},{100 + pk % 900}.{pk % 100:02d}\n"
-        for pk, account_no in rows.iterator()
-    )
-    count = text.count("\n") - 1
-    job = ImportJob.objects.create(
-        kind=ImportJob.Kind.CONSUMPTION,
-        file=ContentFile(text.encode(), name="scale.csv"),
-        original_name="scale.csv",
-        created_by=admin,
-    )
-    del text
-    out = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, str(ROOT / "bench" / "file_import.py"), str(job.pk)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    seconds = float(out.stdout.split()[-1])
-    job.refresh_from_db()
-    if job.status != ImportJob.State.DONE or job.created_count != count:
-        raise SystemExit(f"the import ended {job.status}: {job.error} ({job.created_count} of {count})")
+    """Every active customer's reading of one month, as files of at most IMPORT_MAX_ROWS rows with
+    the header (the most one upload takes: a province sends its month in several), each run by the
+    import job in a process of its own; the seconds of all of them."""
+    rows = list(Customer.objects.filter(status=Status.ACTIVE).order_by("pk").values_list("pk", "account_no"))
+    per_file = settings.IMPORT_MAX_ROWS - 1
+    seconds = 0.0
+    for start in range(0, len(rows), per_file):
+        part = rows[start : start + per_file]
+        text = "户号,电费年月,结算电量\n" + "".join(
+            f"{account_no},{IMPORT_PERIOD},{100 + pk % 900}.{pk % 100:02d}\n" for pk, account_no in part
+        )
+        job = ImportJob.objects.create(
+            kind=ImportJob.Kind.CONSUMPTION,
+            file=ContentFile(text.encode(), name="scale.csv"),
+            original_name="scale.csv",
+            created_by=admin,
+        )
+        del text
+        out = subprocess.run(  # noqa: S603 - our own interpreter and script
+            [sys.executable, str(ROOT / "bench" / "file_import.py"), str(job.pk)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        seconds += float(out.stdout.split()[-1])
+        job.refresh_from_db()
+        if job.status != ImportJob.State.DONE or job.created_count != len(part):
+            raise SystemExit(
+                f"the import ended {job.status}: {job.error} ({job.created_count} of {len(part)})"
+            )
     sql("DELETE FROM customers_consumptionrecord WHERE period = %s", [f"{IMPORT_PERIOD}-01"])
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE customers_consumptionrecord")
-    return {"rows": count, "seconds": round(seconds, 2)}
+    return {
+        "rows": len(rows),
+        "files": -(-len(rows) // per_file),
+        "seconds": round(seconds, 2),
+    }
 
 
 def p95(client: Client, paths: list[str]) -> dict:
-    """p50 and p95 of the paths, after a first request of the first one (timed on its own: it counts
-    the list, whose count is then kept, crm/common/paging.py) and two more to warm up."""
+    """p50 and p95 of the paths, after two requests to warm the process up (templates, URL
+    resolver) and a first request of the first path timed on its own: it counts the list, whose
+    count is then kept (crm/common/paging.py)."""
+    for path in paths[:2]:
+        client.get(path)
     cache.clear()
     started = time.perf_counter()
     client.get(paths[0])
     first_ms = round((time.perf_counter() - started) * 1000, 1)
-    for path in paths[1:3]:  # the first renderings compile templates and warm caches
-        client.get(path)
     samples = []
     for path in paths:
         started = time.perf_counter()
@@ -242,12 +257,22 @@ def one_size(n: int) -> dict:
             f"  reclassification, {workers} worker(s): {result['seconds']} s, {result['chunks']} chunks",
             flush=True,
         )
-    figures["same_state_1_and_2_workers"] = figures["reclassification_1"].pop("state") == figures[
-        "reclassification_2"
-    ].pop("state")
+    states = [figures[f"reclassification_{workers}"].pop("state") for workers in (1, 2)]
+    figures["same_state_1_and_2_workers"] = states[0] == states[1]
+    figures["bare_floor"] = bare_floor()
+    for workers in (1, 2):
+        figures[f"ratio_{workers}_to_bare_floor"] = round(
+            figures[f"reclassification_{workers}"]["seconds"] / figures["bare_floor"]["seconds"], 2
+        )
+    print(
+        f"  bare floor (one statement, bare tables): {figures['bare_floor']['seconds']} s; ratios: 1 worker "
+        f"{figures['ratio_1_to_bare_floor']}, 2 workers {figures['ratio_2_to_bare_floor']}",
+        flush=True,
+    )
     figures["import"] = month_import(admin)
     print(
-        f"  import of one month: {figures['import']['seconds']} s for {figures['import']['rows']:,} rows",
+        f"  import of one month: {figures['import']['seconds']} s for {figures['import']['rows']:,} rows "
+        f"in {figures['import']['files']} file(s)",
         flush=True,
     )
     figures["http"] = http(admin)
@@ -300,7 +325,20 @@ def print_table(sizes: list[dict]) -> None:
         )
 
 
+def again_on_the_data() -> None:
+    """`bench/scale.py again`: the import and the pages once more on the data the last run left (its
+    last size), without building or reclassifying."""
+    prepare_database("scale.py")
+    admin = User.objects.filter(is_superuser=True).first()
+    figures = {"customers": Customer.objects.count(), "import": month_import(admin), "http": http(admin)}
+    print(figures, flush=True)
+    write_results(f"scale-again-{figures['customers']}", figures, load_at_start=[])
+
+
 def main() -> None:
+    if sys.argv[1:] == ["again"]:
+        again_on_the_data()
+        return
     sizes = [int(s) for s in os.environ.get("BENCH_SCALE_SIZES", "100000,1000000,3000000").split(",")]
     load_at_start = prepare_database("scale.py")
     redis.Redis.from_url(broker_url()).flushdb()

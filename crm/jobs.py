@@ -173,7 +173,8 @@ def _held_by_workers() -> set[tuple[str, tuple]] | None:
 
 
 def _waiting_in_broker() -> set[tuple[str, tuple]]:
-    """(task name, args) of the messages waiting in the default queue, when the broker is Redis."""
+    """(task name, args) of the messages waiting in the default queue and the chunks' queue
+    (settings.CHUNK_QUEUE), when the broker is Redis."""
     import ast
 
     from django.conf import settings
@@ -186,7 +187,8 @@ def _waiting_in_broker() -> set[tuple[str, tuple]]:
     waiting = set()
     with app.connection_for_read() as conn:
         client = conn.default_channel.client
-        for raw in client.lrange(app.conf.task_default_queue, 0, -1):
+        queues = {app.conf.task_default_queue, settings.CHUNK_QUEUE}
+        for raw in (raw for queue in sorted(queues) for raw in client.lrange(queue, 0, -1)):
             headers = loads(raw).get("headers") or {}
             try:
                 args = tuple(ast.literal_eval(headers.get("argsrepr") or "()"))

@@ -390,6 +390,12 @@ CRM_WORKER_HEARTBEAT_SECONDS = env.int("CRM_WORKER_HEARTBEAT_SECONDS", default=2
 CRM_WORKER_FRESH_SECONDS = env.int("CRM_WORKER_FRESH_SECONDS", default=60)
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TIMEZONE = TIME_ZONE
+# A run's chunks (crm/common/fanout.py: hundreds of messages at once for a province's run) go to this
+# queue. By default the one queue every worker consumes; named apart (CHUNK_QUEUE=chunks), the other
+# tasks (hooks, texts, webhooks) are not queued behind them: every worker consumes both queues,
+# taking from each in turn, and workers started with `-Q chunks` take chunks only (docs/scale.md).
+CHUNK_QUEUE = env("CHUNK_QUEUE", default="celery")
+CELERY_TASK_ROUTES = {"crm.common.fanout.run_chunk_task": {"queue": CHUNK_QUEUE}}
 # django_celery_beat's DatabaseScheduler, whose crontab sends each name their slot so a job runs once
 # per slot, and which sends once, on its return, a slot missed within this many hours while beat was
 # down (crm/common/beat.py).

@@ -3,17 +3,21 @@ test database (tests/crm/test_faults.py's machinery): with one worker and with t
 the state of one statement classifying every customer at once, and a worker killed while it holds
 a chunk leaves a run that still ends once, its chunk done by the other worker after the sweep."""
 
+import datetime as dt
 import importlib
 
 import pytest
+import redis
 from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
 
 from crm import jobs
+from crm.celery import app as celery_app
+from crm.common import fanout
 from crm.common.models import ChainRun, RunChunk
 from customers.models import ClassificationRun, Customer, Tier, TierChange, TierPolicy
-from customers.tiering.classification import classify_range
+from customers.tiering.classification import classification_run_dispatch, classify_range
 from managers.models import Role
 from tests.crm.test_faults import (  # noqa: F401 - broker and workers are fixtures
     CHUNK,
@@ -184,3 +188,24 @@ def test_a_worker_killed_holding_a_chunk_leaves_a_run_that_ends_once(workers, cr
     assert (chain.done, chain.resends) == (len(chain.steps), 0)
     assert _reassigned(done) == len(floor[1])
     assert "run_chunk_task" in workers.log(survivor)
+
+
+def test_chunks_routed_to_a_queue_of_their_own_are_seen_there_by_the_sweep(broker, crowd, settings):  # noqa: F811
+    # Given the chunks' own queue (CHUNK_QUEUE=chunks) and no worker running
+    saved = celery_app.conf.task_routes
+    celery_app.conf.task_routes = {fanout.TASK: {"queue": "chunks"}}
+    settings.CHUNK_QUEUE = "chunks"
+    try:
+        # When a run's chunks are sent
+        run = ClassificationRun.objects.create(trigger=ClassificationRun.Trigger.MANUAL)
+        classification_run_dispatch(run_id=run.pk)
+        chunks = list(RunChunk.objects.filter(run_id=run.pk).values_list("pk", flat=True))
+        # Then they wait in that queue, not in the default one
+        client = redis.Redis.from_url(broker)
+        assert (client.llen("chunks"), client.llen("celery")) == (len(chunks), 0)
+        # and the sweep reads them there, and sends none again
+        assert {(fanout.TASK, (pk,)) for pk in chunks} <= jobs._waiting_in_broker()
+        RunChunk.objects.update(updated_at=timezone.now() - dt.timedelta(hours=1))
+        assert jobs.runs_sweep(grace_minutes=0)["chunks"] == []
+    finally:
+        celery_app.conf.task_routes = saved
