@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.common import fanout, hooks
+from crm.common import chains, fanout, hooks
 from crm.common.chains import FannedOut
 from crm.common.errors import Conflict
 from crm.common.outbox import link_sql, outbox_insert_select, outbox_insert_sql, outbox_params
@@ -129,6 +129,8 @@ def _start(run: ClassificationRun) -> None:
         other.status, other.finished_at = State.FAILED, now
         other.error = _("Abandoned: no progress since %(at)s.") % {"at": other.updated_at.isoformat()}
         other.save(update_fields=["status", "finished_at", "error", "updated_at"])
+        # its chunks will do nothing more: the chain that waits on them ends with the run
+        chains.fan_failed(FannedOut(fanout.label(other), other.pk), error=other.error)
     policy = TierPolicy.objects.effective(timezone.localdate())
     if policy is None:
         raise NoPolicyInForce

@@ -182,3 +182,19 @@ def test_the_sweep_sends_again_the_undone_chunks_of_running_runs_that_no_worker_
     ClassificationRun.objects.filter(pk=run.pk).update(status=State.FAILED)
     RunChunk.objects.update(updated_at=long_ago)
     assert fanout.left_behind(before=now, held=Held([])) == []  # a failed run's chunks stay
+
+
+@pytest.mark.django_db
+def test_a_run_abandoned_for_a_new_one_ends_the_chain_waiting_on_its_chunks():
+    build_varied_customers()
+    stale = _started()
+    chain = _chain(stale)
+    chains._wait_for(chain.pk, 0, "t", chains.FannedOut(LABEL, stale.pk))
+    ClassificationRun.objects.filter(pk=stale.pk).update(updated_at=timezone.now() - dt.timedelta(hours=3))
+    fresh = classification.classification_run_execute(
+        run_id=ClassificationRun.objects.create(trigger="manual").pk, size=7
+    )
+    chain.refresh_from_db()
+    assert (ClassificationRun.objects.get(pk=stale.pk).status, fresh.status) == (State.FAILED, State.DONE)
+    assert "Abandoned" in chain.error or "放弃" in chain.error
+    assert chains.left_behind(before=timezone.now(), held=Held([])) == []
