@@ -193,7 +193,7 @@ def test_a_worker_killed_holding_a_chunk_leaves_a_run_that_ends_once(workers, cr
 def test_chunks_routed_to_a_queue_of_their_own_are_seen_there_by_the_sweep(broker, crowd, settings):  # noqa: F811
     # Given the chunks' own queue (CHUNK_QUEUE=chunks) and no worker running
     saved = celery_app.conf.task_routes
-    celery_app.conf.task_routes = {fanout.TASK: {"queue": "chunks"}}
+    _route({**(saved or {}), fanout.TASK: {"queue": "chunks"}})
     settings.CHUNK_QUEUE = "chunks"
     try:
         # When a run's chunks are sent
@@ -208,4 +208,11 @@ def test_chunks_routed_to_a_queue_of_their_own_are_seen_there_by_the_sweep(broke
         RunChunk.objects.update(updated_at=timezone.now() - dt.timedelta(hours=1))
         assert jobs.runs_sweep(grace_minutes=0)["chunks"] == []
     finally:
-        celery_app.conf.task_routes = saved
+        _route(saved)
+
+
+def _route(routes) -> None:
+    """Set Celery's task routes, and drop the router it built from the old ones (it keeps one)."""
+    celery_app.conf.task_routes = routes
+    celery_app.amqp.flush_routes()
+    celery_app.amqp.__dict__.pop("router", None)
