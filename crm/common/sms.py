@@ -113,11 +113,13 @@ class SharedRateLimiter:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self._row_made = False  # the limit's row exists: made once per limiter, not per send
 
-    def wait(self) -> None:
+    def wait(self) -> float | None:
+        """Wait for this send's turn; returns the instant granted (seconds since the epoch), None
+        when there is no rate to keep."""
         from crm.common.models import RateSlot
 
         if not self.interval:
-            return
+            return None
         if not self._row_made:
             RateSlot.objects.get_or_create(name=self.name)
             self._row_made = True
@@ -129,3 +131,4 @@ class SharedRateLimiter:
             turn = slots.values_list("next_at", flat=True).get() - self.interval
         if turn > now:
             time.sleep(turn - now)
+        return max(turn, now)

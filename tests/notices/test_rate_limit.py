@@ -15,9 +15,10 @@ TOLERANCE = 0.05  # seconds a sleep may overrun by
 
 
 def _turns(limiter: SharedRateLimiter, count: int, into: list[float]) -> None:
+    """The instants the limiter granted (what it promises; when a thread then runs is the OS's: on
+    a busy machine a turn read from the clock afterwards can look late, its window short)."""
     for _ in range(count):
-        limiter.wait()
-        into.append(time.monotonic())
+        into.append(limiter.wait())
 
 
 def _within_the_rate(instants: list[float]) -> bool:
