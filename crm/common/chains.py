@@ -27,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from celery import shared_task
-from django.apps import apps
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -179,23 +178,15 @@ def _move_on(chain: ChainRun) -> None:
 def _wait_for(chain_id: int, step: int, token: str, fanned: FannedOut) -> None:
     """The step handed its run to chunks: wait on them, unless they are all done already. The run's
     lock first, as the last chunk takes it (crm.common.fanout: why this is exactly once)."""
-    from crm.common.models import RunChunk
+    from crm.common import fanout  # here: fanout imports this module
 
     with transaction.atomic():
-        list(
-            apps.get_model(fanned.run_label)
-            .objects.select_for_update(no_key=True)
-            .filter(pk=fanned.run_id)
-            .values_list("pk", flat=True)
-        )
+        fanout.lock_run(fanned.run_label, fanned.run_id)
         chain = ChainRun.objects.select_for_update().get(pk=chain_id)
         if chain.token != token or chain.done != step:
             _ignore(chain_id, step, "the chain moved on while the step ran")
             return
-        undone = RunChunk.objects.filter(
-            run_label=fanned.run_label, run_id=fanned.run_id, done_at__isnull=True
-        ).exists()
-        if undone:
+        if fanout.undone(fanned.run_label, fanned.run_id).exists():
             chain.waiting_on = fanned.key
             chain.save(update_fields=["waiting_on", "updated_at"])
         else:

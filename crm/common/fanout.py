@@ -24,8 +24,8 @@ holding its message.
 Each kind of run registers its work (`register_fan`, in the module that does it): `work(run_id, lo, hi)` runs
 inside the chunk's transaction and adds the chunk's counts to the run (locking the run's row, with
 `lock_run`, only after its heavy statements, so chunks overlap, and `chunk_counted`); the last
-chunk's transaction ends the run (`finish(run_id)` when the run needs more than being done);
-`failed(run_id, error)` records a chunk that failed for good."""
+chunk's transaction marks the run done (`finish_run`); `failed(run_id, error)` records a chunk that
+failed for good."""
 
 import logging
 import traceback
@@ -51,7 +51,6 @@ TASK = "crm.common.fanout.run_chunk_task"
 class Fan:
     work: Callable[..., object]
     failed: Callable[..., object] | None = None
-    finish: Callable[..., object] | None = None  # default: the run is done (`finish_run`)
 
 
 FANS: dict[str, Fan] = {}
@@ -177,10 +176,7 @@ def chunk_run(chunk_id: int) -> bool:
         fan.work(run_id=chunk.run_id, lo=chunk.lo, hi=chunk.hi)
         lock_run(chunk.run_label, chunk.run_id)  # taken by `work` already, as a rule: taken again, no cost
         if not undone(chunk.run_label, chunk.run_id).exists():
-            if fan.finish is not None:
-                fan.finish(run_id=chunk.run_id)
-            else:
-                finish_run(chunk.run_label, chunk.run_id)
+            finish_run(chunk.run_label, chunk.run_id)
             chains.fan_in(chains.FannedOut(chunk.run_label, chunk.run_id))
         return True
 

@@ -115,12 +115,18 @@ def _chain(run) -> ChainRun:
     )
 
 
-@pytest.mark.django_db
-def test_the_chain_waits_on_the_chunks_and_the_last_moves_it_on_once(django_capture_on_commit_callbacks):
+def _waiting_chain() -> tuple[ClassificationRun, ChainRun]:
+    """A started run over varied customers, and a chain whose step handed it to its chunks."""
     build_varied_customers()
     run = _started()
     chain = _chain(run)
     chains._wait_for(chain.pk, 0, "t", chains.FannedOut(LABEL, run.pk))
+    return run, chain
+
+
+@pytest.mark.django_db
+def test_the_chain_waits_on_the_chunks_and_the_last_moves_it_on_once(django_capture_on_commit_callbacks):
+    run, chain = _waiting_chain()
     chain.refresh_from_db()
     assert (chain.done, chain.waiting_on) == (0, f"{LABEL}:{run.pk}")
     assert chains._current(chain.pk, 0, "t") is None  # the step's message again: ignored
@@ -143,10 +149,7 @@ def test_a_chain_whose_chunks_ended_before_it_could_wait_moves_on_at_once():
 
 @pytest.mark.django_db
 def test_a_chunk_failing_for_good_fails_its_run_and_its_chain(monkeypatch):
-    build_varied_customers()
-    run = _started()
-    chain = _chain(run)
-    chains._wait_for(chain.pk, 0, "t", chains.FannedOut(LABEL, run.pk))
+    run, chain = _waiting_chain()
 
     def broken(**kwargs):
         raise ValueError("no such column")
@@ -186,10 +189,7 @@ def test_the_sweep_sends_again_the_undone_chunks_of_running_runs_that_no_worker_
 
 @pytest.mark.django_db
 def test_a_run_abandoned_for_a_new_one_ends_the_chain_waiting_on_its_chunks():
-    build_varied_customers()
-    stale = _started()
-    chain = _chain(stale)
-    chains._wait_for(chain.pk, 0, "t", chains.FannedOut(LABEL, stale.pk))
+    stale, chain = _waiting_chain()
     ClassificationRun.objects.filter(pk=stale.pk).update(updated_at=timezone.now() - dt.timedelta(hours=3))
     fresh = classification.classification_run_execute(
         run_id=ClassificationRun.objects.create(trigger="manual").pk, size=7
